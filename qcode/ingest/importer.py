@@ -1,0 +1,196 @@
+"""Import transcript files into a project: one transaction per file.
+
+Parsing and sentence splitting happen before the write lock is taken; the write
+re-checks for duplicates under the lock, so two imports of the same file at once
+still store it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qcode.errors import InputError
+from qcode.ingest.attributes import typed
+from qcode.ingest.model import ParsedDocument
+from qcode.ingest.readers import READERS
+from qcode.ingest.segment import split_sentences
+from qcode.store import transaction
+from qcode.store.records import coder_id, log_change, now
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # imported | skipped | failed
+    documents: list[str] = field(default_factory=list)
+    message: str = ""
+    encoding: str | None = None
+    segments: int = 0
+
+
+@dataclass
+class ImportOptions:
+    attributes: dict[str, str] = field(default_factory=dict)  # --attr: wins over all
+    table: dict[str, dict[str, str]] = field(default_factory=dict)  # --attributes CSV
+    language: str | None = None
+    default_language: str = "en"
+    speaker_pattern: str | None = None
+    max_bytes: int = 16 * 1024 * 1024
+    coder: str | None = None
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def discover(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
+    """(file, document name) for every transcript under *paths*, in a stable order.
+
+    A file named directly is named by its stem; files found in a folder by their path
+    relative to it, so interviews/a/01.txt and interviews/b/01.txt stay apart.
+    """
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for file in sorted(path.rglob("*")):
+                relative = file.relative_to(path)
+                if (file.is_file() and file.suffix.lower() in READERS
+                        and not any(p.startswith((".", "~$")) for p in relative.parts)):
+                    yield file, relative.with_suffix("").as_posix()
+        else:
+            yield path, path.stem
+
+
+def parse_file(path: Path, name: str, options: ImportOptions) -> list[ParsedDocument]:
+    reader = READERS.get(path.suffix.lower())
+    if reader is None:
+        raise InputError(path, f"unsupported file type {path.suffix or '(none)'!r}; "
+                         f"qcode reads {', '.join(sorted(READERS))}")
+    try:
+        size = path.stat().st_size
+        if size > options.max_bytes:
+            raise InputError(path, f"file is {size / 2**20:.0f} MiB, over the limit of "
+                             f"{options.max_bytes // 2**20} MiB (import.max_file_mb in qcode.yaml)")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    documents = reader(path, raw, name, options.speaker_pattern)
+    for doc in documents:
+        if not doc.turns:
+            raise InputError(path, "no text to import")
+    return documents
+
+
+def _attributes_for(doc: ParsedDocument, path: Path, options: ImportOptions) -> dict:
+    merged = dict(doc.attributes)
+    for key in (path.name, path.stem, doc.name):
+        merged.update(options.table.get(key, {}))
+    merged.update(options.attributes)
+    return merged
+
+
+def _language(attributes: dict, options: ImportOptions) -> str:
+    if options.language:
+        return options.language
+    value = str(attributes.get("language") or "").strip().lower()
+    return value if value.isalpha() and 2 <= len(value) <= 3 else options.default_language
+
+
+def import_file(db, path: Path, name: str, options: ImportOptions) -> FileResult:
+    """Parse, segment and store one file. Raises InputError; writes all or nothing."""
+    documents = parse_file(path, name, options)
+    prepared = []
+    for doc in documents:
+        attributes = _attributes_for(doc, path, options)
+        language = _language(attributes, options)
+        sentences = split_sentences(doc.text, doc.turns, language)
+        prepared.append((doc, attributes, language, sentences))
+    result = FileResult(str(path), "skipped", encoding=documents[0].encoding)
+    with transaction(db):
+        who = coder_id(db, options.coder) if options.coder else None
+        for doc, attributes, language, sentences in prepared:
+            digest = sha256(doc.text)
+            same = db.execute("SELECT d.name FROM revisions r JOIN documents d "
+                              "ON d.id = r.document_id WHERE r.sha256 = ?", [digest]).fetchone()
+            if same:
+                result.message = f"same text as document {same[0]!r}"
+                continue
+            if db.execute("SELECT 1 FROM documents WHERE name = ?", [doc.name]).fetchone():
+                raise InputError(path, f"a document named {doc.name!r} already exists with "
+                                 "different text; rename the file to import it as a new document")
+            result.segments += _store(db, doc, path, attributes, language, sentences, digest, who)
+            result.documents.append(doc.name)
+    if result.documents:
+        result.status, result.message = "imported", ""
+    return result
+
+
+def _store(db, doc, path, attributes, language, sentences, digest, who) -> int:
+    created = now()
+    document_id = db.execute(
+        "INSERT INTO documents (name, source_path, format, language, created) "
+        "VALUES (?, ?, ?, ?, ?)", [doc.name, str(path), doc.format, language, created]).lastrowid
+    revision_id = db.execute(
+        "INSERT INTO revisions (document_id, number, text, sha256, encoding, note, created) "
+        "VALUES (?, 1, ?, ?, ?, 'imported', ?)",
+        [document_id, doc.text, digest, doc.encoding, created]).lastrowid
+    speakers = {}
+    for turn in doc.turns:
+        if turn.speaker and turn.speaker not in speakers:
+            db.execute("INSERT OR IGNORE INTO speakers (name) VALUES (?)", [turn.speaker])
+            speakers[turn.speaker] = db.execute("SELECT id FROM speakers WHERE name = ?",
+                                                [turn.speaker]).fetchone()[0]
+    turn_ids = []
+    for number, turn in enumerate(doc.turns, 1):
+        turn_ids.append(db.execute(
+            "INSERT INTO segments (revision_id, kind, number, start, \"end\", speaker_id, "
+            "time_start, time_end) VALUES (?, 'turn', ?, ?, ?, ?, ?, ?)",
+            [revision_id, number, turn.start, turn.end, speakers.get(turn.speaker),
+             turn.time_start, turn.time_end]).lastrowid)
+    rows = []
+    for number, (index, start, end) in enumerate(sentences, 1):
+        turn = doc.turns[index]
+        t0, t1 = _sentence_times(turn, start, end)
+        rows.append((revision_id, number, start, end, speakers.get(turn.speaker),
+                     turn_ids[index], t0, t1))
+    db.conn.executemany(
+        "INSERT INTO segments (revision_id, kind, number, start, \"end\", speaker_id, turn_id, "
+        "time_start, time_end) VALUES (?, 'sentence', ?, ?, ?, ?, ?, ?, ?)", rows)
+    for key, value in attributes.items():
+        text, kind = typed(value)
+        db.execute("INSERT INTO attributes (document_id, key, value, type) VALUES (?, ?, ?, ?)",
+                   [document_id, key, text, kind])
+    log_change(db, "import", "document", document_id, coder=who,
+               after={"name": doc.name, "source": str(path), "sha256": digest,
+                      "sentences": len(rows), "turns": len(turn_ids)})
+    return len(rows)
+
+
+def _sentence_times(turn, start: int, end: int) -> tuple[float | None, float | None]:
+    if not turn.cues:
+        return turn.time_start, None
+    first = next((c for c in turn.cues if c.start <= start < c.end), turn.cues[0])
+    last = next((c for c in reversed(turn.cues) if c.start < end <= c.end), turn.cues[-1])
+    return first.time_start, last.time_end
+
+
+ProgressFn = Callable[[FileResult], None]
+
+
+def import_paths(db, paths: Iterable[str | Path], options: ImportOptions,
+                 progress: ProgressFn | None = None) -> list[FileResult]:
+    """Import every file under *paths*; a failing file does not stop the others."""
+    results = []
+    files = list(discover(paths))
+    for path, name in files:
+        try:
+            result = import_file(db, path, name, options)
+        except InputError as exc:
+            result = FileResult(str(path), "failed", message=str(exc))
+        results.append(result)
+        if progress:
+            progress(result)
+    return results

@@ -1,0 +1,1 @@
+"""spaCy pipelines and (later) suggesters. Importing this package does not import spaCy."""

@@ -1,0 +1,97 @@
+"""Open the SQLite database ourselves, with the pragmas ARCHITECTURE.md asks for.
+
+sqlite-utils sets no pragmas and, given a connection, uses savepoints whenever a
+transaction is already open. So we open the connection in autocommit mode
+(``isolation_level=None``) and wrap every logical operation in ``transaction()``,
+which issues ``BEGIN IMMEDIATE``: the write lock is taken up front, so two processes
+never both read, then both try to upgrade (the lost-update / SQLITE_BUSY trap).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlite_utils
+
+from qcode.errors import StoreError
+
+BUSY_TIMEOUT_MS = 5000
+PRAGMAS = (
+    ("journal_mode", "WAL"),
+    ("foreign_keys", "ON"),
+    ("busy_timeout", str(BUSY_TIMEOUT_MS)),
+    ("synchronous", "FULL"),
+    ("secure_delete", "ON"),
+    ("trusted_schema", "OFF"),
+)
+
+
+@contextlib.contextmanager
+def private_umask() -> Iterator[None]:
+    """Files created inside (database, WAL, backups, exports) are readable by the owner only."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def connect(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the database at *path* with qcode's pragmas."""
+    path = Path(path)
+    try:
+        with private_umask():
+            conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            for name, value in PRAGMAS:
+                conn.execute(f"PRAGMA {name}={value}")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: cannot open database: {exc}") from exc
+    if path.exists():
+        with contextlib.suppress(OSError):
+            path.chmod(0o600)
+    return sqlite_utils.Database(conn)
+
+
+def describe_sqlite_error(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return (f"the database is busy: another qcode process held it for more than "
+                f"{BUSY_TIMEOUT_MS // 1000} s; try again when it has finished")
+    if "readonly" in text or "read-only" in text:
+        return "the project database is read-only; check the file permissions"
+    if "disk is full" in text or "database or disk is full" in text:
+        return "the disk is full; nothing was changed"
+    return text
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One logical operation: ``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back on any error.
+
+    Nested use is a savepoint inside the outer transaction.
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise StoreError(describe_sqlite_error(exc)) from exc
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise StoreError(describe_sqlite_error(exc)) from exc

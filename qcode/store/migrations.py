@@ -1,0 +1,236 @@
+"""Numbered schema migrations, applied every time a project database is opened.
+
+Each migration is a function ``mNNN_name(db)``; the number of applied migrations is
+kept in ``PRAGMA user_version``. Every migration runs in its own ``BEGIN IMMEDIATE``
+transaction and re-reads the version under that lock, so two processes opening a
+fresh project at once cannot both apply it. (We keep our own runner rather than
+``sqlite_utils.migrations`` because that one starts a plain ``BEGIN`` and checks what
+is pending before taking the lock.)
+
+Later features add migrations; they never edit an applied one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from qcode.errors import StoreError
+from qcode.store.connection import transaction
+
+
+def m001_initial(db: sqlite_utils.Database) -> None:
+    """The schema for the whole product (documents to suggestions and the change log)."""
+    for statement in _SCHEMA_001.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+_SCHEMA_001 = """
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    source_path TEXT,
+    format TEXT NOT NULL,
+    language TEXT,
+    created TEXT NOT NULL
+);
+CREATE TABLE revisions (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    encoding TEXT,
+    note TEXT,
+    created TEXT NOT NULL,
+    UNIQUE (document_id, number)
+);
+CREATE INDEX revisions_sha256 ON revisions(sha256);
+CREATE TRIGGER revisions_immutable BEFORE UPDATE OF text, sha256, document_id, number ON revisions
+BEGIN SELECT RAISE(ABORT, 'a revision''s text is immutable; store a new revision'); END;
+CREATE TABLE speakers (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE segments (
+    id INTEGER PRIMARY KEY,
+    revision_id INTEGER NOT NULL REFERENCES revisions(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL CHECK (kind IN ('turn', 'sentence')),
+    number INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    speaker_id INTEGER REFERENCES speakers(id),
+    turn_id INTEGER REFERENCES segments(id) ON DELETE CASCADE,
+    time_start REAL,
+    time_end REAL,
+    CHECK (0 <= start AND start <= "end"),
+    UNIQUE (revision_id, kind, number)
+);
+CREATE INDEX segments_turn ON segments(turn_id);
+CREATE INDEX segments_speaker ON segments(speaker_id);
+CREATE TABLE attributes (
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value TEXT,
+    type TEXT NOT NULL DEFAULT 'text' CHECK (type IN ('text', 'integer', 'number', 'date', 'boolean')),
+    PRIMARY KEY (document_id, key)
+) WITHOUT ROWID;
+CREATE INDEX attributes_key_value ON attributes(key, value);
+CREATE TABLE codebook_versions (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    source_path TEXT,
+    yaml TEXT NOT NULL,
+    summary TEXT,
+    created TEXT NOT NULL
+);
+CREATE TABLE codes (
+    id INTEGER PRIMARY KEY,
+    guid TEXT NOT NULL UNIQUE,
+    path TEXT NOT NULL,
+    name TEXT NOT NULL,
+    parent_id INTEGER REFERENCES codes(id),
+    description TEXT NOT NULL DEFAULT '',
+    include TEXT NOT NULL DEFAULT '',
+    exclude TEXT NOT NULL DEFAULT '',
+    examples TEXT NOT NULL DEFAULT '[]',
+    color TEXT,
+    key TEXT,
+    patterns TEXT NOT NULL DEFAULT '[]',
+    exclude_patterns TEXT NOT NULL DEFAULT '[]',
+    negated TEXT,
+    position INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired', 'merged')),
+    merged_into_id INTEGER REFERENCES codes(id),
+    codebook_version_id INTEGER REFERENCES codebook_versions(id),
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE UNIQUE INDEX codes_active_path ON codes(path) WHERE status = 'active';
+CREATE INDEX codes_parent ON codes(parent_id);
+CREATE TABLE coders (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL
+);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'done', 'failed')),
+    coder_id INTEGER REFERENCES coders(id),
+    started TEXT NOT NULL,
+    finished TEXT,
+    summary TEXT
+);
+CREATE TABLE codings (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    revision_id INTEGER NOT NULL REFERENCES revisions(id),
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    code_id INTEGER NOT NULL REFERENCES codes(id),
+    coder_id INTEGER NOT NULL REFERENCES coders(id),
+    origin TEXT NOT NULL DEFAULT 'manual',
+    run_id INTEGER REFERENCES runs(id),
+    needs_review INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    CHECK (0 <= start AND start < "end"),
+    UNIQUE (revision_id, start, "end", code_id, coder_id)
+);
+CREATE INDEX codings_code ON codings(code_id);
+CREATE INDEX codings_coder ON codings(coder_id);
+CREATE INDEX codings_document ON codings(document_id, start);
+CREATE TABLE memos (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL CHECK (target IN ('project', 'document', 'code', 'coding')),
+    document_id INTEGER REFERENCES documents(id) ON DELETE CASCADE,
+    code_id INTEGER REFERENCES codes(id),
+    coding_id INTEGER REFERENCES codings(id) ON DELETE CASCADE,
+    revision_id INTEGER REFERENCES revisions(id),
+    start INTEGER,
+    "end" INTEGER,
+    coder_id INTEGER REFERENCES coders(id),
+    title TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL,
+    needs_review INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE INDEX memos_document ON memos(document_id);
+CREATE INDEX memos_code ON memos(code_id);
+CREATE INDEX memos_coding ON memos(coding_id);
+CREATE TABLE suggestions (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    revision_id INTEGER NOT NULL REFERENCES revisions(id),
+    segment_id INTEGER REFERENCES segments(id),
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    code_id INTEGER NOT NULL REFERENCES codes(id),
+    score REAL NOT NULL,
+    suggester TEXT NOT NULL,
+    rationale TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'rejected')),
+    decided_by INTEGER REFERENCES coders(id),
+    decided_at TEXT,
+    coding_id INTEGER REFERENCES codings(id),
+    needs_review INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL,
+    UNIQUE (run_id, revision_id, start, "end", code_id, suggester)
+);
+CREATE INDEX suggestions_status ON suggestions(status, code_id);
+CREATE INDEX suggestions_document ON suggestions(document_id);
+CREATE TABLE run_items (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    revision_id INTEGER NOT NULL REFERENCES revisions(id),
+    done TEXT NOT NULL,
+    PRIMARY KEY (run_id, document_id)
+) WITHOUT ROWID;
+CREATE TABLE changes (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    coder_id INTEGER REFERENCES coders(id),
+    action TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    entity_id INTEGER,
+    before TEXT,
+    after TEXT,
+    batch TEXT
+);
+CREATE INDEX changes_coder ON changes(coder_id, id);
+CREATE TRIGGER changes_append_only_update BEFORE UPDATE ON changes
+BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
+CREATE TRIGGER changes_append_only_delete BEFORE DELETE ON changes
+BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
+"""
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [m001_initial]
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database) -> list[str]:
+    """Apply pending migrations; returns the names applied (empty if up to date)."""
+    applied = []
+    if schema_version(db) > len(MIGRATIONS):
+        raise StoreError(
+            f"this project was written by a newer qcode (schema {schema_version(db)}, "
+            f"this qcode knows {len(MIGRATIONS)}); upgrade qcode to open it"
+        )
+    while schema_version(db) < len(MIGRATIONS):
+        with transaction(db):
+            version = schema_version(db)  # re-read under the write lock
+            if version >= len(MIGRATIONS):
+                break
+            migration = MIGRATIONS[version]
+            migration(db)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+            applied.append(migration.__name__)
+    return applied
