@@ -14,7 +14,6 @@ import uuid
 from dataclasses import dataclass, field
 
 from qcode.codebook.model import Codebook, FlatCode
-from qcode.errors import CodebookError
 from qcode.store import transaction
 from qcode.store.records import coder_id, log_change, now
 
@@ -255,9 +254,3 @@ def _merge(db, row: dict, target_id: int, who, batch, stamp) -> None:
                [target_id, stamp, source_id])
     log_change(db, "merge", "code", source_id, coder=who, before={"path": row["path"]},
                after={"merged_into_id": target_id, "codings_moved": moved}, batch=batch)
-
-
-def check_sync_target(codebook: Codebook) -> None:
-    """Refuse an empty codebook sync against a store with codes (it would retire all)."""
-    if not codebook.codes:
-        raise CodebookError(codebook.source, "the codebook has no codes")

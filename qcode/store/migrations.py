@@ -48,6 +48,9 @@ CREATE TABLE revisions (
     UNIQUE (document_id, number)
 );
 CREATE INDEX revisions_sha256 ON revisions(sha256);
+CREATE VIEW current_revisions AS
+SELECT r.* FROM revisions r
+WHERE r.number = (SELECT max(number) FROM revisions WHERE document_id = r.document_id);
 CREATE TRIGGER revisions_immutable BEFORE UPDATE OF text, sha256, document_id, number ON revisions
 BEGIN SELECT RAISE(ABORT, 'a revision''s text is immutable; store a new revision'); END;
 CREATE TABLE speakers (

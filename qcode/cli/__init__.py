@@ -1,0 +1,1 @@
+"""The command line: thin typer modules over the core. Only this layer prints."""

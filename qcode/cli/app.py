@@ -1,0 +1,77 @@
+"""The `qcode` command. Sub-commands live in one small module each."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from typing import Annotated
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from qcode import __version__
+from qcode.errors import QcodeError
+
+
+class QcodeGroup(TyperGroup):
+    """Turns library errors into one line on stderr and exit code 1 — the only place."""
+
+    def invoke(self, ctx: click.Context):
+        from qcode.cli.output import abort
+
+        try:
+            return super().invoke(ctx)
+        except QcodeError as exc:
+            raise abort(str(exc)) from None
+        except sqlite3.Error as exc:
+            from qcode.store.connection import describe_sqlite_error
+
+            raise abort(describe_sqlite_error(exc)) from None
+        except KeyboardInterrupt:
+            raise abort("interrupted; nothing half-written was kept", 130) from None
+
+
+app = typer.Typer(
+    cls=QcodeGroup,
+    help="qcode: qualitative coding of interview transcripts, from the terminal.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    epilog="Example: qcode init study && cd study && qcode import ~/interviews/",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"qcode {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    project: Annotated[str | None, typer.Option(
+        "--project", "-P", envvar="QCODE_PROJECT", show_envvar=True,
+        help="Project folder (default: found by walking up from the current folder).")] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """qcode: qualitative coding of interview transcripts, from the terminal."""
+    ctx.obj = {"project": project}
+
+
+def _register() -> None:
+    from qcode.cli import codebook, demo, ingest, project
+
+    for module in (project, ingest, codebook, demo):
+        module.register(app)
+
+
+_register()
+
+
+def main() -> None:
+    os.umask(0o077)  # the database, its WAL, backups and exports are private to the user
+    app(prog_name="qcode")

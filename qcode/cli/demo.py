@@ -1,0 +1,49 @@
+"""qcode demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qcode.cli.output import Format, emit, message
+
+
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Where to build the demo project.")] = Path(
+        "qcode-demo"),
+) -> None:
+    """Build a demo project from the sample interviews and the shipped codebook.
+
+    Runs the main path offline: create the project, sync the codebook, import the
+    corpus; then prints a summary and where everything is. Safe to run again.
+    """
+    from qcode.codes import list_codes
+    from qcode.demo import build_demo
+    from qcode.documents import list_documents
+
+    result = build_demo(directory)
+    project = result.project
+    failed = [r for r in result.imported if r.status == "failed"]
+    for r in failed:
+        message(f"Error: {r.message}", style="red")
+    docs = list_documents(project.db)
+    for row in docs:
+        row["role"] = row["attributes"].get("role", "")
+        row["region"] = row["attributes"].get("region", "")
+    emit(docs, ["name", "format", "role", "region", "turns", "sentences", "words"], Format.table)
+    codes = list_codes(project.db)
+    message(f"\n{'Created' if result.created else 'Updated'} the demo project in {project.root}")
+    message(f"  {len(docs)} interviews, {sum(d['sentences'] for d in docs)} sentences, "
+            f"{len(codes)} codes from {project.codebook_path.name}")
+    message(f"  database: {project.db_path}")
+    message(f"  exports:  {project.exports_dir}")
+    message(f"Try: qcode -P {project.root} show {docs[0]['name'] if docs else 'DOC'}"
+            f" · qcode -P {project.root} codebook show")
+    if failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog="Example: qcode demo /tmp/qcode-demo")(demo)

@@ -1,0 +1,81 @@
+"""All terminal output goes through here: data to stdout, messages to stderr."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from enum import Enum
+from typing import Any
+
+import typer
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+FORMAT_HELP = "Output format: table (for people) or csv, json, jsonl (for scripts)."
+
+
+def _console(stderr: bool):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def message(text: str, style: str | None = None) -> None:
+    """A message for the person at the terminal (stderr)."""
+    _console(True).print(text, style=style, markup=False)
+
+
+def warn(text: str) -> None:
+    message(f"Warning: {text}", style="yellow")
+
+
+def abort(text: str, code: int = 1) -> typer.Exit:
+    """Print 'Error: …' on stderr and return an Exit to raise."""
+    message(f"Error: {text}", style="red")
+    return typer.Exit(code)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def emit(rows: list[dict], columns: list[str], fmt: Format, *, title: str | None = None) -> None:
+    """Write *rows* (dicts) to stdout in *fmt*, with *columns* in this order."""
+    out = sys.stdout
+    if fmt is Format.json:
+        json.dump([{c: r.get(c) for c in columns} for r in rows], out, ensure_ascii=False,
+                  indent=2, default=str)
+        out.write("\n")
+    elif fmt is Format.jsonl:
+        for r in rows:
+            out.write(json.dumps({c: r.get(c) for c in columns}, ensure_ascii=False,
+                                 default=str) + "\n")
+    elif fmt is Format.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for r in rows:
+            writer.writerow([_cell(r.get(c)) for c in columns])
+    else:
+        from rich.table import Table
+
+        table = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
+        for column in columns:
+            table.add_column(column.replace("_", " "), overflow="fold")
+        for r in rows:
+            table.add_row(*(_cell(r.get(c)) for c in columns))
+        _console(False).print(table)
+
+
+def emit_text(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")

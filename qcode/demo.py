@@ -1,0 +1,45 @@
+"""`qcode demo`: a project built from the sample corpus and the shipped codebook."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qcode.project import Project
+from qcode.resources import shipped
+
+DEMO_CODEBOOK = "trust-empowerment-loyalty.yaml"
+
+
+@dataclass
+class DemoResult:
+    project: Project
+    imported: list = field(default_factory=list)
+    sync: object = None
+    created: bool = False
+
+
+def build_demo(directory: str | Path) -> DemoResult:
+    """Create (or bring up to date) a demo project in *directory*. Re-running is safe:
+    import and sync are idempotent."""
+    from qcode.codebook.model import load_codebook
+    from qcode.codebook.sync import sync
+    from qcode.ingest.importer import ImportOptions, import_paths
+
+    directory = Path(directory)
+    created = not (directory / "qcode.yaml").exists()
+    if created:
+        project = Project.init(directory, name="qcode demo", codebook=DEMO_CODEBOOK,
+                               coder="demo")
+    else:
+        project = Project.open(directory)
+    if not project.codebook_path.exists():
+        shutil.copyfile(shipped("codebooks") / DEMO_CODEBOOK, project.codebook_path)
+    result = DemoResult(project, created=created)
+    result.sync = sync(project.db, load_codebook(project.codebook_path),
+                       coder=project.coder_name())
+    options = ImportOptions(default_language=project.config.language,
+                            coder=project.coder_name())
+    result.imported = import_paths(project.db, [shipped("corpora") / "sample"], options)
+    return result

@@ -1,0 +1,80 @@
+"""Integrity checks: SQLite's own, then qcode's invariants (see ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from qcode.store.migrations import MIGRATIONS, schema_version
+
+
+@dataclass
+class Problem:
+    check: str
+    message: str
+
+
+# (check name, SQL returning one row per fault, message template over the row)
+_SQL_CHECKS = [
+    ("segment offsets",
+     "SELECT s.id, s.kind, s.number, d.name FROM segments s JOIN revisions r ON r.id = s.revision_id "
+     "JOIN documents d ON d.id = r.document_id WHERE s.\"end\" > length(r.text) OR s.start < 0 "
+     "OR s.start >= s.\"end\"",
+     "segment {1} {2} of {3!r} lies outside its text"),
+    ("sentences in turns",
+     "SELECT s.id, s.number, d.name FROM segments s JOIN segments t ON t.id = s.turn_id "
+     "JOIN revisions r ON r.id = s.revision_id JOIN documents d ON d.id = r.document_id "
+     "WHERE s.start < t.start OR s.\"end\" > t.\"end\" OR t.revision_id != s.revision_id",
+     "sentence {1} of {2!r} is not inside its turn"),
+    ("coding offsets",
+     "SELECT c.id, d.name FROM codings c JOIN revisions r ON r.id = c.revision_id "
+     "JOIN documents d ON d.id = c.document_id WHERE c.\"end\" > length(r.text) "
+     "OR r.document_id != c.document_id",
+     "coding {0} in {1!r} lies outside its text"),
+    ("suggestion offsets",
+     "SELECT g.id, d.name FROM suggestions g JOIN revisions r ON r.id = g.revision_id "
+     "JOIN documents d ON d.id = g.document_id WHERE g.\"end\" > length(r.text) OR g.start < 0 "
+     "OR g.start > g.\"end\" OR r.document_id != g.document_id",
+     "suggestion {0} in {1!r} lies outside its text"),
+    ("memo offsets",
+     "SELECT m.id FROM memos m JOIN revisions r ON r.id = m.revision_id "
+     "WHERE m.start IS NOT NULL AND (m.start < 0 OR m.\"end\" > length(r.text) OR m.start > m.\"end\")",
+     "memo {0} points outside its text"),
+    ("documents have text",
+     "SELECT d.id, d.name FROM documents d WHERE NOT EXISTS "
+     "(SELECT 1 FROM revisions r WHERE r.document_id = d.id)",
+     "document {1!r} has no revision"),
+    ("code paths",
+     "SELECT c.id, c.path FROM codes c LEFT JOIN codes p ON p.id = c.parent_id "
+     "WHERE c.path != CASE WHEN p.id IS NULL THEN c.name ELSE p.path || '/' || c.name END",
+     "code {1!r} does not match its parent and name"),
+    ("active codes have active parents",
+     "SELECT c.path FROM codes c JOIN codes p ON p.id = c.parent_id "
+     "WHERE c.status = 'active' AND p.status != 'active'",
+     "active code {0!r} has a retired parent"),
+]
+
+
+def check(db) -> list[Problem]:
+    """Every fault found, or an empty list for a healthy project."""
+    problems = []
+    result = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+    if result != ["ok"]:
+        problems += [Problem("sqlite quick_check", line) for line in result[:20]]
+        return problems  # the rest would read a damaged file
+    for table, rowid, parent, _ in db.execute("PRAGMA foreign_key_check").fetchall():
+        problems.append(Problem("foreign keys", f"{table} row {rowid} points to a missing "
+                                f"{parent} row"))
+    if schema_version(db) != len(MIGRATIONS):
+        problems.append(Problem("schema", f"schema version {schema_version(db)}, "
+                                f"expected {len(MIGRATIONS)}"))
+    for name, sql, template in _SQL_CHECKS:
+        for row in db.execute(sql).fetchall():
+            problems.append(Problem(name, template.format(*row)))
+    for rev_id, number, text, digest, doc in db.execute(
+            "SELECT r.id, r.number, r.text, r.sha256, d.name FROM revisions r "
+            "JOIN documents d ON d.id = r.document_id"):
+        if hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() != digest:
+            problems.append(Problem("text checksums",
+                                    f"revision {number} of {doc!r} does not match its sha256"))
+    return problems
