@@ -10,6 +10,7 @@ from qcode.project import Project
 from qcode.resources import shipped
 
 DEMO_CODEBOOK = "trust-empowerment-loyalty.yaml"
+DEMO_ATTRIBUTES = "sample-attributes.csv"
 
 
 @dataclass
@@ -25,6 +26,7 @@ def build_demo(directory: str | Path) -> DemoResult:
     import and sync are idempotent."""
     from qcode.codebook.model import load_codebook
     from qcode.codebook.sync import sync
+    from qcode.ingest.attributes import read_attribute_table
     from qcode.ingest.importer import ImportOptions, import_paths
 
     directory = Path(directory)
@@ -40,6 +42,7 @@ def build_demo(directory: str | Path) -> DemoResult:
     result.sync = sync(project.db, load_codebook(project.codebook_path),
                        coder=project.coder_name())
     options = ImportOptions(default_language=project.config.language,
+                            table=read_attribute_table(shipped("corpora") / DEMO_ATTRIBUTES),
                             coder=project.coder_name())
     result.imported = import_paths(project.db, [shipped("corpora") / "sample"], options)
     return result

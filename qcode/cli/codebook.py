@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from qcode.cli.common import project_of
-from qcode.cli.output import FORMAT_HELP, Format, emit, message, warn
+from qcode.cli.output import FORMAT_HELP, Format, emit, message, shorten, warn
 
 codebook_app = typer.Typer(help="Check the YAML codebook and apply it to the project.",
                            no_args_is_help=True)
@@ -52,6 +52,7 @@ def show(
     if fmt is Format.table:
         for row in rows:
             row["code"] = "  " * row["path"].count("/") + row["name"]
+            row["description"] = shorten(row["description"])
         columns = ["code", "key", "codings", "documents", "description"]
         if all_:
             columns.insert(1, "status")

@@ -22,9 +22,14 @@ FORMAT_HELP = "Output format: table (for people) or csv, json, jsonl (for script
 
 
 def _console(stderr: bool):
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    # A table piped to a file or pager should not be squeezed into 80 columns.
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else 160
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 def message(text: str, style: str | None = None) -> None:
@@ -70,11 +75,17 @@ def emit(rows: list[dict], columns: list[str], fmt: Format, *, title: str | None
         from rich.table import Table
 
         table = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
-        for column in columns:
-            table.add_column(column.replace("_", " "), overflow="fold")
+        for index, column in enumerate(columns):
+            table.add_column(column.replace("_", " "), overflow="fold", no_wrap=index == 0)
         for r in rows:
             table.add_row(*(_cell(r.get(c)) for c in columns))
         _console(False).print(table)
+
+
+def shorten(text: str | None, width: int = 60) -> str:
+    """One line of at most *width* characters, for table cells."""
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
 
 
 def emit_text(text: str) -> None:
