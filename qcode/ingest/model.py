@@ -45,8 +45,11 @@ def parse_time(value: str) -> float | None:
     if len(parts) > 3:
         raise ValueError(f"not a time: {value!r}")
     seconds = 0.0
-    for part in parts:
-        seconds = seconds * 60 + float(part)
+    try:
+        for part in parts:
+            seconds = seconds * 60 + float(part)
+    except ValueError:
+        raise ValueError(f"not a time: {value!r}") from None
     if seconds < 0:
         raise ValueError(f"not a time: {value!r}")
     return seconds
