@@ -38,11 +38,14 @@ EXPECTED_VIEWS = {"current_revisions"}
 def test_migrating_an_empty_database_builds_the_expected_schema(tmp_path):
     db = connect(tmp_path / "x.db")
     assert migrate(db) == [m.__name__ for m in MIGRATIONS]
-    tables = {t.name: [c.name for c in t.columns] for t in db.tables}
+    tables = {t.name: [c.name for c in t.columns] for t in db.tables
+              if t.name != "sqlite_sequence"}  # SQLite's own, for AUTOINCREMENT ids
     assert tables == EXPECTED_TABLES
     assert {t.name for t in db.triggers} == EXPECTED_TRIGGERS
     assert set(db.view_names()) == EXPECTED_VIEWS
     assert schema_version(db) == len(MIGRATIONS)
+    autoincrement = {t.name for t in db.tables if "AUTOINCREMENT" in t.schema}
+    assert autoincrement == {"codings", "memos", "suggestions"}  # undo restores their ids
     assert migrate(db) == []  # applying again is a no-op
 
 

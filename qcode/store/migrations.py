@@ -129,7 +129,7 @@ CREATE TABLE runs (
     summary TEXT
 );
 CREATE TABLE codings (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     revision_id INTEGER NOT NULL REFERENCES revisions(id),
     start INTEGER NOT NULL,
@@ -147,7 +147,7 @@ CREATE INDEX codings_code ON codings(code_id);
 CREATE INDEX codings_coder ON codings(coder_id);
 CREATE INDEX codings_document ON codings(document_id, start);
 CREATE TABLE memos (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     target TEXT NOT NULL CHECK (target IN ('project', 'document', 'code', 'coding')),
     document_id INTEGER REFERENCES documents(id) ON DELETE CASCADE,
     code_id INTEGER REFERENCES codes(id),
@@ -166,7 +166,7 @@ CREATE INDEX memos_document ON memos(document_id);
 CREATE INDEX memos_code ON memos(code_id);
 CREATE INDEX memos_coding ON memos(coding_id);
 CREATE TABLE suggestions (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     run_id INTEGER NOT NULL REFERENCES runs(id),
     document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
     revision_id INTEGER NOT NULL REFERENCES revisions(id),
