@@ -4,12 +4,16 @@ import json
 import subprocess
 import sys
 
-import click
 import pytest
 
 from conftest import SAMPLE, write
 from qcode import __version__
 from qcode.cli.app import app
+
+
+def test_the_help_test_sees_every_command():
+    names = {" ".join(p) for p, _ in all_commands()}
+    assert {"import", "codebook sync", "tag add", "memo edit", "undo"} <= names
 
 
 def all_commands():
@@ -20,9 +24,8 @@ def all_commands():
 
     def walk(command, path):
         yield path, command
-        if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
-                yield from walk(sub, [*path, name])
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*path, name])
 
     return list(walk(root, []))
 
@@ -34,8 +37,7 @@ def test_every_command_has_help_ending_with_an_example(runner, path):
         result = runner.invoke(app, [*args, flag])
         assert result.exit_code == 0, result.output
         text = result.stdout.strip()
-        assert "Example: qcode" in text.splitlines()[-2] + text.splitlines()[-1] or \
-            "Example: qcode" in text[-300:], text
+        assert "Example: qcode" in text[-300:], text
 
 
 def test_version(runner):

@@ -6,7 +6,6 @@ import os
 import sqlite3
 from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -17,7 +16,7 @@ from qcode.errors import QcodeError
 class QcodeGroup(TyperGroup):
     """Turns library errors into one line on stderr and exit code 1 — the only place."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx: typer.Context):
         from qcode.cli.output import abort
 
         try:
@@ -63,9 +62,9 @@ def root(
 
 
 def _register() -> None:
-    from qcode.cli import codebook, demo, ingest, project
+    from qcode.cli import codebook, demo, history, ingest, memo, project, tag
 
-    for module in (project, ingest, codebook, demo):
+    for module in (project, ingest, codebook, tag, memo, history, demo):
         module.register(app)
 
 

@@ -1,0 +1,112 @@
+"""qcode memo add|list|show|edit|rm."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from qcode.cli.common import project_of
+from qcode.cli.output import FORMAT_HELP, Format, emit, emit_text, message, shorten
+
+memo_app = typer.Typer(help="Memos on the project, a document, a code or a coding.",
+                       no_args_is_help=True)
+Coder = Annotated[str | None, typer.Option(help="Coder name (default: as for coding).")]
+
+
+def _from_editor(initial: str = "") -> str:
+    from qcode.cli.editor import edit
+
+    text = edit(initial)
+    if text is None or not text.strip():
+        raise typer.Exit(code=_empty())
+    return text.strip()
+
+
+def _empty() -> int:
+    message("Error: empty memo; nothing was saved", style="red")
+    return 1
+
+
+@memo_app.command(epilog='Example: qcode memo add --doc a01 --text "Recorded in a café."')
+def add(
+    ctx: typer.Context,
+    doc: Annotated[str | None, typer.Option("--doc", "-d", help="A document.")] = None,
+    code: Annotated[str | None, typer.Option("--code", "-c", help="A code.")] = None,
+    coding: Annotated[int | None, typer.Option(help="A coding id.")] = None,
+    title: Annotated[str, typer.Option(help="A short title.")] = "",
+    text: Annotated[str | None, typer.Option(help="The memo (default: opens $EDITOR).")] = None,
+    coder: Coder = None,
+) -> None:
+    """Write a memo on a coding, a code, a document, or (with none of them) the project."""
+    from qcode.memos import add_memo
+
+    project = project_of(ctx)
+    body = text if text is not None else _from_editor()
+    memo_id = add_memo(project.db, body, coder=project.coder_name(coder), title=title,
+                       document=doc, code=code, coding=coding)
+    message(f"Saved memo {memo_id}")
+
+
+@memo_app.command("list", epilog="Example: qcode memo list --doc a01 -f json")
+def list_(
+    ctx: typer.Context,
+    doc: Annotated[str | None, typer.Option("--doc", "-d", help="Only this document.")] = None,
+    code: Annotated[str | None, typer.Option("--code", "-c", help="Only this code.")] = None,
+    on: Annotated[str | None, typer.Option(help="Only memos on: project, document, code, "
+                                           "coding.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.table,
+) -> None:
+    """List memos."""
+    from qcode.memos import list_memos
+
+    rows = list_memos(project_of(ctx).db, document=doc, code=code, target=on)
+    if fmt is Format.table:
+        for row in rows:
+            row["text"] = shorten(row["text"])
+    emit(rows, ["id", "target", "document", "code", "coding", "coder", "title", "text",
+                "updated"], fmt)
+
+
+@memo_app.command(epilog="Example: qcode memo show 3")
+def show(ctx: typer.Context, memo_id: Annotated[int, typer.Argument(help="Memo id.")]) -> None:
+    """Print one memo in full."""
+    from qcode.memos import get_memo
+
+    memo = get_memo(project_of(ctx).db, memo_id)
+    on = {"project": "the project", "document": f"document {memo['document']}",
+          "code": f"code {memo['code']}", "coding": f"coding {memo['coding']} ({memo['code']})"}
+    emit_text(f"# {memo['title'] or f'Memo {memo_id}'}\n"
+              f"on {on[memo['target']]} · {memo['coder']} · {memo['updated']}\n\n{memo['text']}")
+
+
+@memo_app.command(epilog="Example: qcode memo edit 3   (opens $EDITOR)")
+def edit(
+    ctx: typer.Context,
+    memo_id: Annotated[int, typer.Argument(help="Memo id.")],
+    text: Annotated[str | None, typer.Option(help="New text (default: opens $EDITOR).")] = None,
+    title: Annotated[str | None, typer.Option(help="New title.")] = None,
+    coder: Coder = None,
+) -> None:
+    """Change a memo's text (the old text stays in the change log)."""
+    from qcode.memos import edit_memo, get_memo
+
+    project = project_of(ctx)
+    body = text if text is not None else _from_editor(get_memo(project.db, memo_id)["text"])
+    edit_memo(project.db, memo_id, body, coder=project.coder_name(coder), title=title)
+    message(f"Saved memo {memo_id}")
+
+
+@memo_app.command(epilog="Example: qcode memo rm 3")
+def rm(ctx: typer.Context, memo_id: Annotated[int, typer.Argument(help="Memo id.")],
+       coder: Coder = None) -> None:
+    """Remove a memo (logged; `qcode undo` restores it)."""
+    from qcode.memos import remove_memo
+
+    project = project_of(ctx)
+    remove_memo(project.db, memo_id, coder=project.coder_name(coder))
+    message(f"Removed memo {memo_id}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(memo_app, name="memo", epilog='Example: qcode memo add --text "First pass done"')

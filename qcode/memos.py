@@ -1,0 +1,112 @@
+"""Memos on the project, a document, a code or a coding."""
+
+from __future__ import annotations
+
+from qcode.errors import InputError, NotFoundError
+from qcode.store import transaction
+from qcode.store.records import coder_id, log_change, now
+
+TARGETS = ("project", "document", "code", "coding")
+
+
+def insert_memo(db, *, target: str, text: str, coder: int, batch: str, title: str = "",
+                document_id: int | None = None, code_id: int | None = None,
+                coding_id: int | None = None) -> int:
+    """Insert inside the caller's transaction."""
+    if not text.strip():
+        raise InputError("memo", "the memo is empty")
+    stamp = now()
+    memo_id = db.execute(
+        "INSERT INTO memos (target, document_id, code_id, coding_id, coder_id, title, text, "
+        "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [target, document_id, code_id, coding_id, coder, title, text, stamp, stamp]).lastrowid
+    log_change(db, "add", "memo", memo_id, coder=coder,
+               after=next(db.query("SELECT * FROM memos WHERE id = ?", [memo_id])), batch=batch)
+    return memo_id
+
+
+def add_memo(db, text: str, *, coder: str, title: str = "", document: str | None = None,
+             code: str | None = None, coding: int | None = None) -> int:
+    """A memo on the coding, else the code, else the document, else the project."""
+    from qcode.coding import new_batch
+    from qcode.codes import resolve_code
+    from qcode.documents import resolve_document
+
+    with transaction(db):
+        ids: dict = {}
+        if coding is not None:
+            row = db.execute("SELECT document_id FROM codings WHERE id = ?", [coding]).fetchone()
+            if row is None:
+                raise NotFoundError(f"no coding with id {coding}")
+            target, ids = "coding", {"coding_id": coding, "document_id": row[0]}
+        elif code:
+            target, ids = "code", {"code_id": resolve_code(db, code)["id"]}
+            if document:
+                ids["document_id"] = resolve_document(db, document)["id"]
+        elif document:
+            target, ids = "document", {"document_id": resolve_document(db, document)["id"]}
+        else:
+            target = "project"
+        return insert_memo(db, target=target, text=text, title=title,
+                           coder=coder_id(db, coder), batch=new_batch(), **ids)
+
+
+def edit_memo(db, memo_id: int, text: str, *, coder: str, title: str | None = None) -> None:
+    from qcode.coding import new_batch
+
+    if not text.strip():
+        raise InputError("memo", "the memo is empty (remove it with `qcode memo rm`)")
+    with transaction(db):
+        before = get_memo(db, memo_id, raw=True)
+        changes = {"text": text, "updated": now()}
+        if title is not None:
+            changes["title"] = title
+        db["memos"].update(memo_id, changes)
+        log_change(db, "edit", "memo", memo_id, coder=coder_id(db, coder),
+                   before={k: before[k] for k in changes}, after=changes, batch=new_batch())
+
+
+def remove_memo(db, memo_id: int, *, coder: str) -> None:
+    from qcode.coding import new_batch
+
+    with transaction(db):
+        before = get_memo(db, memo_id, raw=True)
+        db.execute("DELETE FROM memos WHERE id = ?", [memo_id])
+        log_change(db, "remove", "memo", memo_id, coder=coder_id(db, coder), before=before,
+                   batch=new_batch())
+
+
+_SELECT = (
+    "SELECT m.id, m.target, d.name AS document, g.path AS code, m.coding_id AS coding, "
+    "k.name AS coder, m.title, m.text, m.needs_review, m.created, m.updated FROM memos m "
+    "LEFT JOIN documents d ON d.id = m.document_id LEFT JOIN codes g ON g.id = "
+    "coalesce(m.code_id, (SELECT code_id FROM codings WHERE id = m.coding_id)) "
+    "LEFT JOIN coders k ON k.id = m.coder_id")
+
+
+def get_memo(db, memo_id: int, *, raw: bool = False) -> dict:
+    sql = "SELECT * FROM memos WHERE id = ?" if raw else _SELECT + " WHERE m.id = ?"
+    row = next(db.query(sql, [memo_id]), None)
+    if row is None:
+        raise NotFoundError(f"no memo with id {memo_id}")
+    return dict(row)
+
+
+def list_memos(db, *, document: str | None = None, code: str | None = None,
+               target: str | None = None) -> list[dict]:
+    from qcode.codes import resolve_code
+    from qcode.documents import resolve_document
+
+    where, params = [], []
+    if document:
+        where.append("m.document_id = ?")
+        params.append(resolve_document(db, document)["id"])
+    if code:
+        code_id = resolve_code(db, code)["id"]
+        where.append("(m.code_id = ? OR m.coding_id IN (SELECT id FROM codings WHERE code_id = ?))")
+        params += [code_id, code_id]
+    if target:
+        where.append("m.target = ?")
+        params.append(target)
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY m.id"
+    return [dict(r) for r in db.query(sql, params)]
