@@ -15,6 +15,9 @@ from qcode.store import transaction
 from qcode.store.records import coder_id, log_change
 
 UNDOABLE = ("coding", "memo")
+# batches that hold any other action (a document revision's re-anchoring, an import)
+# are not a coder's edit and are not undone
+UNDOABLE_ACTIONS = ("add", "remove", "edit", "fold")
 
 
 def read_log(db, *, coder: str | None = None, limit: int = 50) -> list[dict]:
@@ -66,10 +69,11 @@ def undo(db, *, coder: str) -> UndoResult:
         who = coder_id(db, coder)
         undone, undos = _undo_records(db)
         marks = ",".join("?" * len(UNDOABLE))
+        actions = ",".join("?" * len(UNDOABLE_ACTIONS))
         candidates = db.execute(
             "SELECT batch FROM changes WHERE coder_id = ? AND batch IS NOT NULL AND "
-            f"entity IN ({marks}) AND action != 'undo' GROUP BY batch ORDER BY max(id) DESC",
-            [who, *UNDOABLE]).fetchall()
+            f"entity IN ({marks}) GROUP BY batch HAVING sum(action NOT IN ({actions})) = 0 "
+            "ORDER BY max(id) DESC", [who, *UNDOABLE, *UNDOABLE_ACTIONS]).fetchall()
         # repeated undo walks back through history; it never undoes an undo
         target = next((b for (b,) in candidates if b not in undone and b not in undos), None)
         if target is None:

@@ -39,18 +39,6 @@ def parse_span(value: str, text: str) -> Located:
     return Located(start, end, "span")
 
 
-def _word_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    while start > 0 and text[start - 1].isalnum():
-        start -= 1
-    while end < len(text) and text[end].isalnum():
-        end += 1
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
 def find_quote(text: str, quote: str, windows: list[tuple[int, int]] | None = None) -> Located:
     """Find *quote* exactly (whitespace-insensitive), else fuzzily with rapidfuzz.
 
@@ -72,6 +60,8 @@ def find_quote(text: str, quote: str, windows: list[tuple[int, int]] | None = No
 
 
 def _fuzzy(text: str, quote: str, windows: list[tuple[int, int]]) -> Located:
+    """Candidates from partial alignment, each refined to whole words and judged by the
+    full similarity of the refined span; the best must be strong and clearly ahead."""
     from rapidfuzz import fuzz
 
     scored = []
@@ -79,10 +69,11 @@ def _fuzzy(text: str, quote: str, windows: list[tuple[int, int]]) -> Located:
         piece = text[w_start:w_end]
         if not piece.strip():
             continue
-        hit = fuzz.partial_ratio_alignment(quote, piece, processor=str.lower)
+        hit = fuzz.partial_ratio_alignment(quote, piece, processor=str.lower, score_cutoff=70)
         if hit is not None:
-            scored.append((hit.score, w_start + hit.dest_start, w_start + hit.dest_end))
-    scored.sort(reverse=True)
+            scored.append(refine_span(text, quote, w_start + hit.dest_start,
+                                      w_start + hit.dest_end))
+    scored = sorted(set(scored), reverse=True)
     if not scored or scored[0][0] < MIN_FUZZY_SCORE:
         best = f" (best {scored[0][0]:.0f}/100)" if scored else ""
         raise InputError("--quote", f"the quote was not found, exactly or closely{best}; "
@@ -92,5 +83,31 @@ def _fuzzy(text: str, quote: str, windows: list[tuple[int, int]]) -> Located:
     if rival and best[0] - rival[0] < MIN_FUZZY_LEAD:
         raise InputError("--quote", f"the quote matches two places about equally well (offsets "
                          f"{best[1]} and {rival[1]}); quote more words or use --span")
-    start, end = _word_bounds(text, best[1], best[2])
-    return Located(start, end, "fuzzy", round(best[0], 1))
+    return Located(best[1], best[2], "fuzzy", round(best[0], 1))
+
+
+_WORD_START = re.compile(r"\b\w")
+_WORD_END = re.compile(r"\w\b")
+_CLOSING = ".!?,;:…"
+
+
+def refine_span(text: str, quote: str, start: int, end: int) -> tuple[float, int, int]:
+    """(similarity, start, end) after moving each end to the nearby word boundary that
+    makes text[start:end] most like *quote*. Alignments as long as the quote cut words
+    off when the text around them grew or shrank."""
+    from rapidfuzz import fuzz
+
+    reach = max(20, len(quote) // 3)
+    lo, hi = max(0, start - reach), min(len(text), start + reach)
+    starts = {m.start() for m in _WORD_START.finditer(text, lo, hi)} or {start}
+    lo, hi = max(0, end - reach), min(len(text), end + reach)
+    ends = {m.end() for m in _WORD_END.finditer(text, lo, hi)} or {end}
+    ends |= {e + 1 for e in ends if e < len(text) and text[e] in _CLOSING}
+    best = (0.0, start, end)
+    for s in starts:
+        for e in ends:
+            if s < e:
+                score = fuzz.ratio(quote.lower(), text[s:e].lower())
+                if score > best[0]:
+                    best = (score, s, e)
+    return round(best[0], 1), best[1], best[2]

@@ -137,6 +137,20 @@ def _store(db, doc, path, attributes, language, sentences, digest, who) -> int:
         "INSERT INTO revisions (document_id, number, text, sha256, encoding, note, created) "
         "VALUES (?, 1, ?, ?, ?, 'imported', ?)",
         [document_id, doc.text, digest, doc.encoding, created]).lastrowid
+    turns, count = store_segments(db, revision_id, doc, sentences)
+    for key, value in attributes.items():
+        text, kind = typed(value)
+        db.execute("INSERT INTO attributes (document_id, key, value, type) VALUES (?, ?, ?, ?)",
+                   [document_id, key, text, kind])
+    log_change(db, "import", "document", document_id, coder=who,
+               after={"name": doc.name, "source": str(path), "sha256": digest,
+                      "sentences": count, "turns": turns})
+    return count
+
+
+def store_segments(db, revision_id: int, doc: ParsedDocument,
+                   sentences: list[tuple[int, int, int]]) -> tuple[int, int]:
+    """Write the speakers, turns and sentences of one revision; returns their counts."""
     speakers = {}
     for turn in doc.turns:
         if turn.speaker and turn.speaker not in speakers:
@@ -159,14 +173,7 @@ def _store(db, doc, path, attributes, language, sentences, digest, who) -> int:
     db.conn.executemany(
         "INSERT INTO segments (revision_id, kind, number, start, \"end\", speaker_id, turn_id, "
         "time_start, time_end) VALUES (?, 'sentence', ?, ?, ?, ?, ?, ?, ?)", rows)
-    for key, value in attributes.items():
-        text, kind = typed(value)
-        db.execute("INSERT INTO attributes (document_id, key, value, type) VALUES (?, ?, ?, ?)",
-                   [document_id, key, text, kind])
-    log_change(db, "import", "document", document_id, coder=who,
-               after={"name": doc.name, "source": str(path), "sha256": digest,
-                      "sentences": len(rows), "turns": len(turn_ids)})
-    return len(rows)
+    return len(turn_ids), len(rows)
 
 
 def _sentence_times(turn, start: int, end: int) -> tuple[float | None, float | None]:
