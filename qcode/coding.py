@@ -171,7 +171,7 @@ def list_codings(db, flt: CodingFilter | None = None) -> list[dict]:
     rows = [dict(r) for r in db.query(sql, params)]
     texts: dict[int, str] = {}
     for row in rows:
-        revision = row.pop("revision_id")
+        revision = row["revision_id"]
         if revision not in texts:
             texts[revision] = db.execute("SELECT text FROM revisions WHERE id = ?",
                                          [revision]).fetchone()[0]

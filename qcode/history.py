@@ -14,7 +14,7 @@ from qcode.errors import QcodeError
 from qcode.store import transaction
 from qcode.store.records import coder_id, log_change
 
-UNDOABLE = ("coding", "memo")
+UNDOABLE = ("coding", "memo", "suggestion")
 # batches that hold any other action (a document revision's re-anchoring, an import)
 # are not a coder's edit and are not undone
 UNDOABLE_ACTIONS = ("add", "remove", "edit", "fold")
@@ -91,7 +91,7 @@ def undo(db, *, coder: str) -> UndoResult:
 
 
 def _revert(db, entry: dict, who: int, batch: str) -> None:
-    table = {"coding": "codings", "memo": "memos"}[entry["entity"]]
+    table = {"coding": "codings", "memo": "memos", "suggestion": "suggestions"}[entry["entity"]]
     before = json.loads(entry["before"]) if entry["before"] else None
     entity_id = entry["entity_id"]
     if entry["action"] == "add":

@@ -48,7 +48,7 @@ def test_version(runner):
 def test_help_does_not_import_spacy_or_pydantic():
     code = ("import sys\nfrom qcode.cli.app import app\n"
             "try:\n    app(['--help'], prog_name='qcode')\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('spacy', 'pydantic', 'sqlite_utils', 'docx') "
+            "print(sorted(m for m in ('spacy', 'pydantic', 'sqlite_utils', 'docx', 'textual') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

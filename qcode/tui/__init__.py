@@ -1,0 +1,1 @@
+"""Full-screen terminal interfaces (textual). Imported only by the commands that open them."""
