@@ -100,3 +100,24 @@ def test_suggestions_are_marked_and_accepted_or_rejected(demo):
     assert statuses == {1: "accepted", 2: "rejected"}
     (coding,) = list_codings(db)
     assert coding["origin"] == f"suggestion:{run}" and coding["coder"] == "anna"
+
+
+def test_acceptance_demo_coded_by_keys_and_by_script(tmp_path, runner):
+    """Issue 3: code a demo document by keys in the screen and by `tag add`; both show in
+    `qcode tag list --format json` with coder and origin."""
+    import json
+
+    from qcode.cli.app import app
+    from qcode.demo import build_demo
+
+    project = build_demo(tmp_path / "demo").project
+    drive(project, "anna", "down", "down", "i", "down", "a")
+    result = runner.invoke(app, ["-P", str(project.root), "tag", "add", DOC, "--quote",
+                                 "nobody listens", "--code", "distrust", "--coder", "boris"])
+    assert result.exit_code == 0, result.stderr
+    rows = json.loads(runner.invoke(app, ["-P", str(project.root), "tag", "list",
+                                          "--format", "json"]).stdout)
+    assert [(r["code"], r["coder"], r["origin"]) for r in rows] == [
+        ("trust/interpersonal", "anna", "manual"),
+        ("empowerment/appeals", "anna", "manual"),
+        ("trust/distrust", "boris", "manual")]
