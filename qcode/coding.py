@@ -28,7 +28,7 @@ def sentence_windows(db, revision_id: int) -> list[tuple[int, int]]:
     """Each sentence and each pair of neighbouring sentences: where a quote may lie."""
     spans = db.execute("SELECT start, \"end\" FROM segments WHERE revision_id = ? AND "
                        "kind = 'sentence' ORDER BY number", [revision_id]).fetchall()
-    return [*spans, *((a[0], b[1]) for a, b in zip(spans, spans[1:]))]
+    return [*spans, *((a[0], b[1]) for a, b in zip(spans, spans[1:], strict=False))]
 
 
 def locate(db, doc: dict, *, segment: int | None = None, span: str | None = None,

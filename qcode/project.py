@@ -81,7 +81,7 @@ class Project:
             except OSError as exc:
                 raise ProjectError(f"{root}: cannot create project: {exc.strerror}") from None
         project = cls(root, config)
-        project.db  # creates and migrates the database
+        _ = project.db  # create and migrate the database now
         return project
 
     # -- paths ----------------------------------------------------------------------

@@ -69,7 +69,7 @@ def update_document(db, document: str, path: str | Path, *, options: ImportOptio
     sentences = split_sentences(parsed.text, parsed.turns,
                                 current["language"] or options.default_language)
     windows = [(s, e) for _, s, e in sentences]
-    windows += [(a[0], b[1]) for a, b in zip(windows, windows[1:])]
+    windows += [(a[0], b[1]) for a, b in zip(windows, windows[1:], strict=False)]
     anchorer = Anchorer(current["text"], parsed.text, windows)
     with transaction(db):
         latest = resolve_document(db, current["name"])  # re-read under the write lock

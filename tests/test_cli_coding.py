@@ -48,7 +48,7 @@ def test_tag_import_reports_rows_and_writes_nothing(ready, tmp_path):
     bad = write(tmp_path / "c.csv", f"document,code,segment\n{DOC},distrust,3\n{DOC},nope,4\n")
     result = ready("tag", "import", bad)
     assert result.exit_code == 1
-    assert f"c.csv:3: no code 'nope'" in result.stderr and "nothing was imported" in result.stderr
+    assert "c.csv:3: no code 'nope'" in result.stderr and "nothing was imported" in result.stderr
     assert json.loads(ready("tag", "list", "-f", "json").stdout) == []
     good = write(tmp_path / "g.csv", f"document,code,segment\n{DOC},distrust,3\n")
     assert "1 coding(s) imported" in ready("tag", "import", good).stderr

@@ -46,8 +46,7 @@ def import_(
     for path in paths:
         if not path.exists():
             raise typer.BadParameter(f"{path}: no such file or folder", param_hint="PATHS")
-    total = len(list(discover(paths)))
-    results = _run_with_progress(project, paths, options, total)
+    results = _run_with_progress(project, list(discover(paths)), options)
     imported = [r for r in results if r.status == "imported"]
     failed = [r for r in results if r.status == "failed"]
     skipped = [r for r in results if r.status == "skipped"]
@@ -70,11 +69,12 @@ def import_(
         raise typer.Exit(1)
 
 
-def _run_with_progress(project, paths, options, total):
-    from qcode.ingest.importer import import_paths
+def _run_with_progress(project, files, options):
+    from qcode.ingest.importer import import_files
 
+    total = len(files)
     if total <= 1:
-        return import_paths(project.db, paths, options)
+        return import_files(project.db, files, options)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -82,7 +82,7 @@ def _run_with_progress(project, paths, options, total):
                   TextColumn("{task.description}"), console=Console(stderr=True),
                   transient=True) as progress:
         task = progress.add_task("", total=total)
-        return import_paths(project.db, paths, options,
+        return import_files(project.db, files, options,
                             progress=lambda r: progress.update(
                                 task, advance=1, description=Path(r.path).name))
 

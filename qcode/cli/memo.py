@@ -8,6 +8,7 @@ import typer
 
 from qcode.cli.common import project_of
 from qcode.cli.output import FORMAT_HELP, Format, emit, emit_text, message, shorten
+from qcode.errors import QcodeError
 
 memo_app = typer.Typer(help="Memos on the project, a document, a code or a coding.",
                        no_args_is_help=True)
@@ -19,13 +20,8 @@ def _from_editor(initial: str = "") -> str:
 
     text = edit(initial)
     if text is None or not text.strip():
-        raise typer.Exit(code=_empty())
+        raise QcodeError("empty memo; nothing was saved")
     return text.strip()
-
-
-def _empty() -> int:
-    message("Error: empty memo; nothing was saved", style="red")
-    return 1
 
 
 @memo_app.command(epilog='Example: qcode memo add --doc a01 --text "Recorded in a café."')

@@ -9,6 +9,7 @@ import typer
 
 from qcode.cli.common import project_of
 from qcode.cli.output import FORMAT_HELP, Format, emit, message, shorten
+from qcode.errors import NotFoundError
 
 tag_app = typer.Typer(help="Apply, remove, list and bulk-import codings.", no_args_is_help=True)
 Segment = Annotated[int | None, typer.Option("--segment", "-s",
@@ -67,16 +68,11 @@ def rm(
         ids = find_codings(project.db, targets[0], code, coder=coder, segment=segment,
                            span=span, quote=quote)
         if not ids:
-            raise typer.Exit(code=_nothing("no such coding"))
+            raise NotFoundError(f"no {code} coding there in {targets[0]}")
     else:
         raise typer.BadParameter("give coding ids, or one document with --code and a place")
     removed = remove_codings(project.db, ids, coder=project.coder_name(coder))
     message(f"Removed {removed} coding(s): {', '.join(map(str, ids))}")
-
-
-def _nothing(text: str) -> int:
-    message(f"Error: {text}", style="red")
-    return 1
 
 
 @tag_app.command("list", epilog="Example: qcode tag list --code trust --children -f json")

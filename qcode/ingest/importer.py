@@ -190,8 +190,13 @@ ProgressFn = Callable[[FileResult], None]
 def import_paths(db, paths: Iterable[str | Path], options: ImportOptions,
                  progress: ProgressFn | None = None) -> list[FileResult]:
     """Import every file under *paths*; a failing file does not stop the others."""
+    return import_files(db, list(discover(paths)), options, progress)
+
+
+def import_files(db, files: list[tuple[Path, str]], options: ImportOptions,
+                 progress: ProgressFn | None = None) -> list[FileResult]:
+    """Import (file, document name) pairs as found by discover()."""
     results = []
-    files = list(discover(paths))
     for path, name in files:
         try:
             result = import_file(db, path, name, options)

@@ -25,13 +25,13 @@ Reader = Callable[[Path, bytes, str, str | None], list[ParsedDocument]]
 
 def read_text(path: Path, raw: bytes, name: str, speaker_pattern: str | None):
     text, encoding = decode(raw, str(path))
-    return [_plain(name, text, "txt", encoding, {}, speaker_pattern)]
+    return [_plain(path, name, text, "txt", encoding, {}, speaker_pattern)]
 
 
-def _plain(name, text, fmt, encoding, attributes, speaker_pattern):
+def _plain(path, name, text, fmt, encoding, attributes, speaker_pattern):
     turns = detect_turns(text, speaker_pattern)
     if not turns:
-        raise InputError(name, "no text in the file")
+        raise InputError(path, "no text in the file")
     return ParsedDocument(name, text, turns, fmt, encoding, attributes)
 
 
@@ -53,7 +53,7 @@ def read_markdown(path: Path, raw: bytes, name: str, speaker_pattern: str | None
         text = text[match.end():]
     if not text.strip():
         raise InputError(path, "no transcript text after the front matter")
-    return [_plain(name, text, "md", encoding, attributes, speaker_pattern)]
+    return [_plain(path, name, text, "md", encoding, attributes, speaker_pattern)]
 
 
 def _flat_attributes(data: dict, path: Path) -> dict:
@@ -100,7 +100,7 @@ def read_docx(path: Path, raw: bytes, name: str, speaker_pattern: str | None):
     text = normalise_newlines("\n".join(lines))
     if not text.strip():
         raise InputError(path, "the .docx has no text")
-    return [_plain(name, text, "docx", None, {}, speaker_pattern)]
+    return [_plain(path, name, text, "docx", None, {}, speaker_pattern)]
 
 
 def _check_zip(path: Path, raw: bytes) -> None:

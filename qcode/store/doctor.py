@@ -71,8 +71,8 @@ def check(db) -> list[Problem]:
     for name, sql, template in _SQL_CHECKS:
         for row in db.execute(sql).fetchall():
             problems.append(Problem(name, template.format(*row)))
-    for rev_id, number, text, digest, doc in db.execute(
-            "SELECT r.id, r.number, r.text, r.sha256, d.name FROM revisions r "
+    for number, text, digest, doc in db.execute(
+            "SELECT r.number, r.text, r.sha256, d.name FROM revisions r "
             "JOIN documents d ON d.id = r.document_id"):
         if hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() != digest:
             problems.append(Problem("text checksums",

@@ -10,7 +10,7 @@ import sqlite_utils
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def coder_id(db: sqlite_utils.Database, name: str) -> int:
