@@ -19,6 +19,7 @@ class DemoResult:
     imported: list = field(default_factory=list)
     sync: object = None
     created: bool = False
+    run: object = None
 
 
 def build_demo(directory: str | Path) -> DemoResult:
@@ -45,4 +46,8 @@ def build_demo(directory: str | Path) -> DemoResult:
                             table=read_attribute_table(shipped("corpora") / DEMO_ATTRIBUTES),
                             coder=project.coder_name())
     result.imported = import_paths(project.db, [shipped("corpora") / "sample"], options)
+    from qcode.nlp.run import SuggestOptions, run_suggestions
+
+    result.run = run_suggestions(project, SuggestOptions(using=("rules", "fuzzy"),
+                                                         coder=project.coder_name()))
     return result

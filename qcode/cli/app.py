@@ -62,9 +62,10 @@ def root(
 
 
 def _register() -> None:
-    from qcode.cli import code, codebook, demo, doc, history, ingest, memo, project, tag
+    from qcode.cli import (code, codebook, demo, doc, history, ingest, memo, project, suggest,
+                           tag)
 
-    for module in (project, ingest, doc, codebook, code, tag, memo, history, demo):
+    for module in (project, ingest, doc, codebook, code, tag, memo, history, suggest, demo):
         module.register(app)
 
 

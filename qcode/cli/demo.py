@@ -34,15 +34,32 @@ def demo(
         row["region"] = row["attributes"].get("region", "")
     emit(docs, ["name", "format", "role", "region", "turns", "sentences", "words"], Format.table)
     codes = list_codes(project.db)
+    _show_suggestions(project)
     message(f"\n{'Created' if result.created else 'Updated'} the demo project in {project.root}")
     message(f"  {len(docs)} interviews, {sum(d['sentences'] for d in docs)} sentences, "
             f"{len(codes)} codes from {project.codebook_path.name}")
     message(f"  database: {project.db_path}")
     message(f"  exports:  {project.exports_dir}")
-    message(f"Try: qcode -P {project.root} show {docs[0]['name'] if docs else 'DOC'}"
-            f" · qcode -P {project.root} codebook show")
+    pending = project.db.execute("SELECT count(*) FROM suggestions WHERE status = 'pending'"
+                                 ).fetchone()[0]
+    message(f"  {pending} suggestions waiting for review")
+    message(f"Try: qcode -P {project.root} review   ·   qcode -P {project.root} code "
+            f"{docs[0]['name'] if docs else 'DOC'}")
     if failed:
         raise typer.Exit(1)
+
+
+def _show_suggestions(project, count: int = 5) -> None:
+    """A few of the surest suggestions, with the words that triggered them."""
+    from qcode.review import context, queue
+
+    rows = []
+    for item in queue(project.db, order="score")[:count]:
+        rows.append({"document": item["document"], "code": item["code"],
+                     "score": item["score"], "sentence": context(project.db, item)["text"],
+                     "why": item["rationale"]})
+    if rows:
+        emit(rows, ["document", "code", "score", "sentence", "why"], Format.table)
 
 
 def register(app: typer.Typer) -> None:

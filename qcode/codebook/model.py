@@ -54,7 +54,7 @@ class TokenPattern(BaseModel):
 
     @field_validator("tokens")
     @classmethod
-    def _no_regex(cls, tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _check_tokens(cls, tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for token in tokens:
             for key, value in token.items():
                 if key.upper() != key:
@@ -62,7 +62,23 @@ class TokenPattern(BaseModel):
                 if isinstance(value, dict) and "REGEX" in value:
                     raise ValueError("REGEX token patterns are slow and unsafe; use phrases, "
                                      "LEMMA, LOWER or IN lists")
+                if key in _TEXT_ATTRS:
+                    _check_text_value(key, value)
         return tokens
+
+
+_TEXT_ATTRS = {"ORTH", "TEXT", "LOWER", "LEMMA", "NORM", "POS", "TAG", "DEP", "ENT_TYPE",
+               "SHAPE", "MORPH"}
+
+
+def _check_text_value(key: str, value: Any) -> None:
+    values = value.get("IN", value.get("NOT_IN", [])) if isinstance(value, dict) else [value]
+    for item in values if isinstance(values, list) else [values]:
+        if isinstance(item, bool):
+            raise ValueError(f"{key}: YAML read an unquoted yes/no/on/off/true/false as "
+                             f"{str(item).lower()}; put the word in quotes")
+        if not isinstance(item, str):
+            raise ValueError(f"{key}: expected words, got {item!r}")
 
 
 def _pattern_kind(value: Any) -> str | None:

@@ -1,0 +1,111 @@
+"""Throughput of `qcode suggest` against spaCy's raw blank tokenizer (issue 4).
+
+Generates a corpus of about 1,000,000 words (200 transcripts of ~5,000 words, built
+from the sample interviews' sentences), imports it, trains a model on a few reviewed
+documents, then times one whole `qcode suggest --using rules,fuzzy,model` process.
+Prints raw tokenizer words/s, qcode words/s end to end (DB writes included), their
+ratio (target >= 0.10) and the suggest process's peak RSS (target < 1 GB).
+
+    python bench/suggest.py [--words 1000000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def sample_sentences() -> list[str]:
+    text = " ".join(p.read_text(encoding="utf-8", errors="ignore")
+                    for p in (REPO / "corpora" / "sample").glob("*.*")
+                    if p.suffix in (".md", ".txt"))
+    text = re.sub(r"(?m)^(---|[a-z]+:.*|\*\*\w+:\*\*|[A-Z]+:|[QA]:)", " ", text)
+    return [s.strip() for s in re.split(r"(?<=[.?!])\s+", text) if len(s.split()) >= 4]
+
+
+def make_corpus(folder: Path, words: int, seed: int = 0) -> int:
+    rng = random.Random(seed)
+    sentences = sample_sentences()
+    folder.mkdir(parents=True)
+    total, index = 0, 0
+    while total < words:
+        lines, count = [], 0
+        while count < 5000:
+            speaker = "Interviewer" if len(lines) % 4 == 0 else "Respondent"
+            turn = " ".join(rng.choice(sentences) for _ in range(rng.randint(1, 6)))
+            lines.append(f"{speaker}: {turn}")
+            count += len(turn.split())
+        (folder / f"t{index:04d}.txt").write_text("\n".join(lines) + "\n")
+        total += count
+        index += 1
+    return total
+
+
+def qcode(*args: str, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "qcode", *args], check=True,
+                          capture_output=True, text=True, **kwargs)
+
+
+def raw_tokenizer_words_per_second(texts: list[str], words: int) -> float:
+    import spacy
+
+    nlp = spacy.blank("en")
+    start = time.perf_counter()
+    for _ in nlp.pipe(texts, batch_size=64):
+        pass
+    return words / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--words", type=int, default=1_000_000)
+    parser.add_argument("--keep", type=Path)
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="qcode-bench-"))
+    root = args.keep or tmp / "project"
+    try:
+        words = make_corpus(tmp / "corpus", args.words)
+        texts = [p.read_text() for p in sorted((tmp / "corpus").glob("*.txt"))]
+        qcode("init", str(root), "--coder", "bench")
+        shutil.copy(REPO / "codebooks" / "trust-empowerment-loyalty.yaml", root / "codebook.yaml")
+        P = ("-P", str(root))
+        qcode(*P, "codebook", "sync")
+        start = time.perf_counter()
+        qcode(*P, "import", str(tmp / "corpus"))
+        import_seconds = time.perf_counter() - start
+        # a model to suggest with: review the rule suggestions of 10 documents, train
+        docs = [f"t{i:04d}" for i in range(10)]
+        qcode(*P, "suggest", *docs, "--using", "rules")
+        qcode(*P, "review", "--accept-above", "0.55")
+        qcode(*P, "review", "--reject-below", "0.55")
+        qcode(*P, "train", "--epochs", "4")
+        start = time.perf_counter()
+        qcode(*P, "suggest", "--using", "rules,fuzzy,model")
+        seconds = time.perf_counter() - start
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        raw = raw_tokenizer_words_per_second(texts, words)
+        ours = words / seconds
+        print(f"corpus: {len(texts)} transcripts, {words:,} words (import took "
+              f"{import_seconds:.1f} s, {words / import_seconds:,.0f} words/s)")
+        print(f"raw spaCy blank tokenizer: {raw:,.0f} words/s")
+        print(f"qcode suggest (rules+fuzzy+model, DB writes): {ours:,.0f} words/s "
+              f"({seconds:.1f} s)")
+        print(f"ratio: {ours / raw:.3f} (target >= 0.10)")
+        print(f"peak RSS of the largest qcode process: {peak_mb:,.0f} MB (target < 1024 MB)")
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,169 @@
+"""qcode suggest, qcode train, qcode evaluate, qcode review."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from qcode.cli.common import project_of
+from qcode.cli.output import FORMAT_HELP, Format, emit, message, shorten, warn
+from qcode.errors import QcodeError
+
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)]
+Using = Annotated[str, typer.Option(help="Suggesters, comma-separated: rules, fuzzy, model.")]
+
+
+def suggest(
+    ctx: typer.Context,
+    documents: Annotated[list[str] | None, typer.Argument(
+        help="Documents (default: all).")] = None,
+    codes: Annotated[list[str], typer.Option(
+        "--codes", "-c", help="Only these codes and their sub-codes (repeatable).")] = [],  # noqa: B006
+    using: Using = "rules,fuzzy,model",
+    min_score: Annotated[float, typer.Option(help="Keep suggestions scoring at least this.")] = 0.3,
+    coder: Annotated[str | None, typer.Option(help="Who runs it (recorded on the run).")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Suggest codes for every sentence, in a batch run you then review.
+
+    Commits per document; a killed run resumes where it stopped when the same command
+    runs again. Suggestions already made, decided or coded are not repeated. Never
+    creates codings.
+    """
+    from qcode.nlp.run import SuggestOptions, run_suggestions
+
+    project = project_of(ctx)
+    options = SuggestOptions(documents or [], codes, tuple(_split(using)), min_score,
+                             project.coder_name(coder))
+    result = _with_progress(project, options, run_suggestions)
+    for note in result.warnings:
+        warn(note)
+    rows = [{"code": path, **{k: v for k, v in row.items() if k != "by"},
+             "by": ", ".join(f"{k} {v}" for k, v in sorted(row["by"].items()))}
+            for path, row in result.per_code.items()]
+    emit(rows, ["code", "suggestions", "documents", "mean_score", "by"], fmt)
+    verb = "Resumed" if result.resumed else "Finished"
+    message(f"{verb} run {result.run_id}: {result.suggestions} new suggestion(s) in "
+            f"{result.documents} document(s)" + (f", {result.skipped_documents} already done"
+                                                  if result.skipped_documents else "")
+            + ". Review them with `qcode review`.")
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _with_progress(project, options, run):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    total = len(options.documents) or project.db.execute(
+        "SELECT count(*) FROM documents").fetchone()[0]
+    with Progress(TextColumn("suggesting"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), console=Console(stderr=True),
+                  transient=True) as progress:
+        task = progress.add_task("", total=total)
+        return run(project, options,
+                   progress=lambda name, added: progress.update(task, advance=1,
+                                                                description=name))
+
+
+def train(
+    ctx: typer.Context,
+    coder: Annotated[str | None, typer.Option(help="Learn from this coder only "
+                                              "(default: every coder).")] = None,
+    epochs: Annotated[int, typer.Option(min=1, max=100)] = 12,
+    seed: Annotated[int, typer.Option(help="Random seed, for reproducible models.")] = 0,
+) -> None:
+    """Train the learned suggester on the project's codings (used by later `qcode suggest`).
+
+    Positives are sentences a coder coded with a code; negatives are the other sentences
+    of the documents they coded, and suggestions they rejected.
+    """
+    from qcode.nlp.models import train as run_train
+
+    project = project_of(ctx)
+    result = run_train(project, coder=coder, epochs=epochs, seed=seed)
+    rows = [{"code": path, "positives": n} for path, n in sorted(result.positives.items())]
+    emit(rows, ["code", "positives"], Format.table)
+    message(f"Trained on {result.units} sentences; saved {result.path.relative_to(project.root)}")
+
+
+def evaluate(
+    ctx: typer.Context,
+    coder: Annotated[str | None, typer.Option(help="Compare with this coder's codings.")] = None,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds "
+                                       "(by document) for the model.")] = 5,
+    using: Using = "rules,fuzzy,model",
+    unit: Annotated[str, typer.Option(help="segment (sentence) or turn.")] = "segment",
+    min_score: Annotated[float | None, typer.Option(
+        help="Score threshold (default: 0.3 rules/fuzzy, 0.5 model).")] = None,
+    seed: Annotated[int, typer.Option()] = 0,
+    per_code: Annotated[bool, typer.Option("--per-code", help="Also list every code.")] = False,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Measure each suggester against the human codings: precision, recall, F1."""
+    from qcode.nlp.evaluate import evaluate as run_evaluate
+
+    if unit not in ("segment", "turn"):
+        raise typer.BadParameter("segment or turn", param_hint="--unit")
+    result = run_evaluate(project_of(ctx), coder=coder, folds=folds, using=tuple(_split(using)),
+                          unit=unit, min_score=min_score, seed=seed)
+    emit(result.summary, ["suggester", "unit", "units", "codes", "macro_precision",
+                          "macro_recall", "macro_f1", "micro_precision", "micro_recall",
+                          "micro_f1", "precision_top20"], fmt)
+    if per_code:
+        emit([s.row() for s in result.scores],
+             ["suggester", "code", "support", "predicted", "precision", "recall", "f1"], fmt)
+
+
+def review(
+    ctx: typer.Context,
+    code: Annotated[str | None, typer.Option("--code", "-c", help="Only this code "
+                                             "(and sub-codes).")] = None,
+    doc: Annotated[str | None, typer.Option("--doc", "-d", help="Only this document.")] = None,
+    order: Annotated[str, typer.Option(help="uncertain, score or document.")] = "uncertain",
+    accept_above: Annotated[float | None, typer.Option(
+        help="Accept every pending suggestion scoring at least this, without asking.")] = None,
+    reject_below: Annotated[float | None, typer.Option(
+        help="Reject every pending suggestion scoring below this, without asking.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n",
+                                          help="With --accept-above/--reject-below: only "
+                                          "list what would be decided.")] = False,
+    coder: Annotated[str | None, typer.Option(help="Who decides.")] = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Review suggestions one at a time, in context, or decide many by score.
+
+    Keys in the loop: a accept, r reject, s skip, j adjust the span (type a quote),
+    c accept as another code, m memo, u undo, q quit.
+    """
+    from qcode.review import ORDERS, bulk
+
+    if order not in ORDERS:
+        raise typer.BadParameter(", ".join(ORDERS), param_hint="--order")
+    project = project_of(ctx)
+    who = project.coder_name(coder)
+    if accept_above is not None or reject_below is not None:
+        if accept_above is not None and reject_below is not None:
+            raise typer.BadParameter("use --accept-above or --reject-below, not both")
+        result = bulk(project.db, coder=who, accept_above=accept_above,
+                      reject_below=reject_below, code=code, document=doc, dry_run=dry_run)
+        emit([{"id": s["id"], "document": s["document"], "code": s["code"],
+               "score": s["score"], "text": s["rationale"] if fmt is not Format.table
+               else shorten(s["rationale"], 50)} for s in result.decided],
+             ["id", "document", "code", "score", "text"], fmt)
+        verb = f"would {result.action}" if dry_run else f"{result.action}ed"
+        message(f"{len(result.decided)} suggestion(s) {verb}")
+        return
+    from qcode.cli.review_loop import run_loop
+
+    run_loop(project, who, code=code, document=doc, order=order)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog="Example: qcode suggest --using rules,fuzzy --min-score 0.5")(suggest)
+    app.command(epilog="Example: qcode train --coder anna")(train)
+    app.command(epilog="Example: qcode evaluate --folds 5 --format json")(evaluate)
+    app.command(epilog="Example: qcode review --code trust --order score")(review)

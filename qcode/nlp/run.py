@@ -1,0 +1,223 @@
+"""Batch suggestion runs: `qcode suggest`.
+
+Documents are processed one at a time (bounded memory) and each document's
+suggestions are committed with a record that the document is done, so a run that is
+killed can be resumed: running the same command again finds the unfinished run with
+the same parameters and does only the documents it had not finished. Suggestions
+already pending, decided, or already coded are not suggested again. A run never
+creates codings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from qcode.codes import descendants, resolve_code
+from qcode.documents import resolve_document
+from qcode.errors import QcodeError
+from qcode.store import transaction
+from qcode.store.records import coder_id, now
+
+SUGGESTERS = ("rules", "fuzzy", "model")
+
+
+@dataclass
+class SuggestOptions:
+    documents: list[str] = field(default_factory=list)  # empty: the whole project
+    codes: list[str] = field(default_factory=list)  # empty: every code (with sub-codes)
+    using: tuple[str, ...] = ("rules", "fuzzy", "model")
+    min_score: float = 0.3
+    coder: str | None = None
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    resumed: bool
+    documents: int = 0
+    skipped_documents: int = 0
+    suggestions: int = 0
+    per_code: dict[str, dict] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+ProgressFn = Callable[[str, int], None]  # (document name, suggestions added)
+
+
+def _selected(db, options: SuggestOptions) -> tuple[list[int], list[dict]]:
+    if options.documents:
+        doc_ids = sorted({resolve_document(db, d)["id"] for d in options.documents})
+    else:
+        doc_ids = [r[0] for r in db.execute("SELECT id FROM documents ORDER BY name")]
+    codes = [dict(r) for r in db.query("SELECT * FROM codes WHERE status = 'active' "
+                                       "ORDER BY position")]
+    if options.codes:
+        wanted = set()
+        for ref in options.codes:
+            wanted.update(descendants(db, resolve_code(db, ref)["id"]))
+        codes = [c for c in codes if c["id"] in wanted]
+    if not codes:
+        raise QcodeError("no codes to suggest: run `qcode codebook sync` first")
+    return doc_ids, codes
+
+
+def _start_run(db, params: dict, coder: str | None) -> tuple[int, bool]:
+    """Resume the unfinished run with the same parameters, or start a new one."""
+    text = json.dumps(params, sort_keys=True)
+    with transaction(db):
+        row = db.execute("SELECT id FROM runs WHERE kind = 'suggest' AND status = 'running' "
+                         "AND params = ? ORDER BY id DESC LIMIT 1", [text]).fetchone()
+        if row:
+            return row[0], True
+        who = coder_id(db, coder) if coder else None
+        return db.execute("INSERT INTO runs (kind, params, status, coder_id, started) "
+                          "VALUES ('suggest', ?, 'running', ?, ?)",
+                          [text, who, now()]).lastrowid, False
+
+
+class Engine:
+    """The suggesters for one run, built once; spaCy pipelines cached per language."""
+
+    def __init__(self, project, codes: list[dict], using: tuple[str, ...],
+                 min_score: float = 0.0):
+        from qcode.nlp.models import current_model
+
+        self.project, self.codes, self.using = project, codes, using
+        self.min_score = min_score
+        self.model_dir = current_model(project) if "model" in using else None
+        self._by_language: dict[str, tuple] = {}
+        self._model = None
+
+    def model_hash(self) -> str | None:
+        return self.model_dir.name if self.model_dir else None
+
+    def _for(self, language: str):
+        if language not in self._by_language:
+            from qcode.nlp.pipeline import analyzer
+            from qcode.nlp.suggesters import FuzzySuggester, RuleSuggester
+
+            analysis = analyzer(language, self.project.config.nlp.model)
+            suggesters = []
+            if "rules" in self.using:
+                suggesters.append(RuleSuggester(analysis, self.codes))
+            if "fuzzy" in self.using:
+                suggesters.append(FuzzySuggester(analysis, self.codes,
+                                                 self.project.config.nlp.fuzzy_threshold))
+            self._by_language[language] = (analysis, suggesters)
+        return self._by_language[language]
+
+    def suggest(self, texts: list[str], language: str):
+        from qcode.nlp.suggesters import ModelSuggester, merge
+
+        analysis, suggesters = self._for(language)
+        docs, words = analysis.analyse(texts)
+        hits = [hit for s in suggesters for hit in s.suggest(docs, words)]
+        if self.model_dir is not None:
+            if self._model is None:
+                self._model = ModelSuggester(self.model_dir, self.codes,
+                                             self.project.config.language, self.min_score)
+            hits += self._model.suggest(docs, words)
+        return merge(hits)
+
+
+def run_suggestions(project, options: SuggestOptions,
+                    progress: ProgressFn | None = None) -> RunResult:
+    db = project.db
+    unknown = set(options.using) - set(SUGGESTERS)
+    if unknown or not options.using:
+        raise QcodeError(f"--using takes {', '.join(SUGGESTERS)}; got {', '.join(options.using)}")
+    doc_ids, codes = _selected(db, options)
+    engine = Engine(project, codes, tuple(options.using), options.min_score)
+    warnings = []
+    if "model" in options.using and engine.model_dir is None:
+        warnings.append("no trained model yet (run `qcode train`); suggesting without it")
+    params = {"documents": doc_ids, "codes": [c["id"] for c in codes],
+              "using": sorted(options.using), "min_score": options.min_score,
+              "model": engine.model_hash(),
+              "codebook": db.execute("SELECT max(id) FROM codebook_versions").fetchone()[0]}
+    run_id, resumed = _start_run(db, params, options.coder)
+    result = RunResult(run_id, resumed, warnings=warnings)
+    done = {r[0] for r in db.execute("SELECT document_id FROM run_items WHERE run_id = ?",
+                                     [run_id])}
+    for doc_id in doc_ids:
+        if doc_id in done:
+            result.skipped_documents += 1
+            continue
+        name, added = _one_document(db, engine, run_id, doc_id, options.min_score,
+                                    project.config.language)
+        result.documents += 1
+        result.suggestions += added
+        if progress:
+            progress(name, added)
+    with transaction(db):
+        summary = summarise(db, run_id)
+        db.execute("UPDATE runs SET status = 'done', finished = ?, summary = ? WHERE id = ?",
+                   [now(), json.dumps(summary), run_id])
+    result.per_code = summary
+    return result
+
+
+def _one_document(db, engine: Engine, run_id: int, doc_id: int, min_score: float,
+                  default_language: str) -> tuple[str, int]:
+    name, language, revision_id, text = db.execute(
+        "SELECT d.name, d.language, r.id, r.text FROM documents d JOIN current_revisions r "
+        "ON r.document_id = d.id WHERE d.id = ?", [doc_id]).fetchone()
+    sentences = db.execute("SELECT id, start, \"end\" FROM segments WHERE revision_id = ? AND "
+                           "kind = 'sentence' ORDER BY number", [revision_id]).fetchall()
+    hits = [h for h in engine.suggest([text[s:e] for _, s, e in sentences],
+                                      language or default_language) if h.score >= min_score]
+    stamp = now()
+    added = 0
+    with transaction(db):  # one document: its suggestions and the record that it is done
+        suggested, coded = _already_known(db, revision_id)
+        for hit in hits:
+            segment_id, start, end = sentences[hit.sentence]
+            if (start, end, hit.code_id) in suggested or _covered(coded[hit.code_id], start, end):
+                continue
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO suggestions (run_id, document_id, revision_id, segment_id, "
+                "start, \"end\", code_id, score, suggester, rationale, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, doc_id, revision_id, segment_id, start, end, hit.code_id, hit.score,
+                 hit.suggester, hit.rationale, stamp])
+            added += cursor.rowcount
+        db.execute("INSERT OR IGNORE INTO run_items (run_id, document_id, revision_id, done) "
+                   "VALUES (?, ?, ?, ?)", [run_id, doc_id, revision_id, stamp])
+    return name, added
+
+
+def _already_known(db, revision_id: int) -> tuple[set, dict[int, list[tuple[int, int]]]]:
+    """(start, end, code) of every suggestion ever made on this revision (pending or
+    decided, any run), and the coded spans of each code."""
+    suggested = set(db.execute("SELECT start, \"end\", code_id FROM suggestions "
+                               "WHERE revision_id = ?", [revision_id]).fetchall())
+    coded: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for start, end, code_id in db.execute("SELECT start, \"end\", code_id FROM codings "
+                                          "WHERE revision_id = ?", [revision_id]):
+        coded[code_id].append((start, end))
+    return suggested, coded
+
+
+def _covered(spans: list[tuple[int, int]], start: int, end: int) -> bool:
+    """A coding of the code already covers at least half of the sentence."""
+    return any((min(end, e) - max(start, s)) * 2 >= end - start for s, e in spans)
+
+
+def summarise(db, run_id: int) -> dict[str, dict]:
+    out: dict[str, dict] = defaultdict(lambda: {"suggestions": 0, "documents": set(),
+                                                "score": 0.0, "by": defaultdict(int)})
+    for path, doc, score, by in db.execute(
+            "SELECT c.path, s.document_id, s.score, s.suggester FROM suggestions s "
+            "JOIN codes c ON c.id = s.code_id WHERE s.run_id = ?", [run_id]):
+        row = out[path]
+        row["suggestions"] += 1
+        row["documents"].add(doc)
+        row["score"] += score
+        for name in by.split("+"):
+            row["by"][name] += 1
+    return {path: {"suggestions": r["suggestions"], "documents": len(r["documents"]),
+                   "mean_score": round(r["score"] / r["suggestions"], 3), "by": dict(r["by"])}
+            for path, r in sorted(out.items())}

@@ -1,0 +1,80 @@
+"""The review queue: pending suggestions in a chosen order, and bulk decisions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qcode.codes import descendants, resolve_code
+from qcode.documents import resolve_document
+
+ORDERS = ("uncertain", "score", "document")
+
+
+def queue(db, *, code: str | None = None, document: str | None = None,
+          order: str = "uncertain") -> list[dict]:
+    """Pending suggestions on current revisions. 'uncertain' puts scores nearest 0.5
+    first (where a decision teaches the model most), 'score' the surest first."""
+    where, params = ["s.status = 'pending'"], []
+    if code:
+        ids = descendants(db, resolve_code(db, code)["id"])
+        where.append(f"s.code_id IN ({','.join('?' * len(ids))})")
+        params += ids
+    if document:
+        where.append("s.document_id = ?")
+        params.append(resolve_document(db, document)["id"])
+    sorting = {"uncertain": "abs(s.score - 0.5), d.name, s.start",
+               "score": "s.score DESC, d.name, s.start",
+               "document": "d.name, s.start, s.score DESC"}[order]
+    return [dict(r) for r in db.query(
+        "SELECT s.id, s.run_id, s.document_id, d.name AS document, s.revision_id, s.segment_id, "
+        "s.start, s.\"end\", s.code_id, c.path AS code, s.score, s.suggester, s.rationale "
+        "FROM suggestions s JOIN documents d ON d.id = s.document_id "
+        "JOIN codes c ON c.id = s.code_id JOIN current_revisions r ON r.id = s.revision_id "
+        f"WHERE {' AND '.join(where)} ORDER BY {sorting}", params)]
+
+
+def context(db, suggestion: dict, neighbours: int = 1) -> dict:
+    """The suggested sentence with its speaker and the sentences around it."""
+    text = db.execute("SELECT text FROM revisions WHERE id = ?",
+                      [suggestion["revision_id"]]).fetchone()[0]
+    number = db.execute("SELECT number FROM segments WHERE id = ?",
+                        [suggestion["segment_id"]]).fetchone()
+    number = number[0] if number else None
+    rows = db.execute(
+        "SELECT s.number, s.start, s.\"end\", sp.name FROM segments s "
+        "LEFT JOIN speakers sp ON sp.id = s.speaker_id WHERE s.revision_id = ? AND "
+        "s.kind = 'sentence' AND s.number BETWEEN ? AND ? ORDER BY s.number",
+        [suggestion["revision_id"], (number or 0) - neighbours, (number or 0) + neighbours])
+    lines = [{"number": n, "speaker": sp, "text": text[a:b], "current": n == number}
+             for n, a, b, sp in rows]
+    return {"number": number, "lines": lines, "text": text[suggestion["start"]:suggestion["end"]]}
+
+
+@dataclass
+class BulkResult:
+    decided: list[dict]
+    action: str
+    dry_run: bool
+
+
+def bulk(db, *, coder: str, accept_above: float | None = None,
+         reject_below: float | None = None, code: str | None = None,
+         document: str | None = None, dry_run: bool = False) -> BulkResult:
+    """Accept every pending suggestion scoring at least *accept_above*, or reject every
+    one scoring below *reject_below*. Each decision is its own logged transaction."""
+    from qcode.suggestions import accept, reject
+
+    if (accept_above is None) == (reject_below is None):
+        raise ValueError("give exactly one of accept_above and reject_below")
+    pending = queue(db, code=code, document=document, order="score")
+    if accept_above is not None:
+        chosen = [s for s in pending if s["score"] >= accept_above]
+    else:
+        chosen = [s for s in pending if s["score"] < reject_below]
+    if not dry_run:
+        for s in chosen:
+            if accept_above is not None:
+                accept(db, s["id"], coder=coder)
+            else:
+                reject(db, s["id"], coder=coder)
+    return BulkResult(chosen, "accept" if accept_above is not None else "reject", dry_run)
