@@ -1,0 +1,1 @@
+"""Analysis of codings: excerpts, frequencies, cross-tabulations, intercoder agreement."""

@@ -1,0 +1,129 @@
+"""qcode excerpts, stats, crosstab, agree: what researchers do once codings exist."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from qcode.cli.common import project_of
+from qcode.cli.output import FORMAT_HELP, Format, emit, message, shorten
+
+CodeOpt = Annotated[str | None, typer.Option("--code", "-c", help="Only this code.")]
+ChildrenOpt = Annotated[bool, typer.Option(help="With --code: include its sub-codes.")]
+WhereOpt = Annotated[list[str], typer.Option(
+    "--where", "-w", help="Document attribute filter: key=value, key!=value, key=a|b "
+    "(repeatable).")]
+CoderOpt = Annotated[list[str], typer.Option("--coder", help="Only these coders (repeatable).")]
+DocOpt = Annotated[str | None, typer.Option("--doc", "-d", help="Only this document.")]
+OriginOpt = Annotated[str | None, typer.Option(help="Only codings made manually, from "
+                                               "suggestions, or imported: manual, suggestion, "
+                                               "import.")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)]
+
+
+def _scope(code, children, where, coder, doc, origin):
+    from qcode.analysis.scope import ORIGINS, Scope
+    from qcode.documents import parse_filters
+
+    if origin and origin not in ORIGINS:
+        raise typer.BadParameter(", ".join(ORIGINS), param_hint="--origin")
+    return Scope(code, children, parse_filters(where), coder, doc, origin)
+
+
+def excerpts(ctx: typer.Context, code: CodeOpt = None, children: ChildrenOpt = False,
+             where: WhereOpt = [], coder: CoderOpt = [], doc: DocOpt = None,  # noqa: B006
+             origin: OriginOpt = None,
+             context: Annotated[int, typer.Option(min=0, max=20, help="Sentences of context "
+                                                   "before and after.")] = 0,
+             fmt: FormatOpt = Format.table) -> None:
+    """Coded excerpts with document, speaker, attributes, code, coder and memo."""
+    from qcode.analysis.excerpts import excerpt_rows
+
+    rows = excerpt_rows(project_of(ctx).db, _scope(code, children, where, coder, doc, origin),
+                        context=context)
+    columns = ["document", "segment", "speaker", "code", "coder", "text"]
+    if fmt is Format.table:
+        for row in rows:
+            row["text"] = shorten(row["text"], 70)
+    else:
+        columns = ["id", "document", "segment", "speaker", "attributes", "code", "coder",
+                   "origin", "memo", "created", "start", "end", "text"]
+        if context:
+            columns += ["before", "after"]
+    emit(rows, columns, fmt)
+    message(f"{len(rows)} excerpt(s)")
+
+
+def stats(ctx: typer.Context, code: CodeOpt = None, children: ChildrenOpt = False,
+          where: WhereOpt = [], coder: CoderOpt = [], doc: DocOpt = None,  # noqa: B006
+          origin: OriginOpt = None,
+          by: Annotated[str | None, typer.Option(help="Split by a document attribute.")] = None,
+          by_coder: Annotated[bool, typer.Option("--by-coder", help="Split by coder.")] = False,
+          fmt: FormatOpt = Format.table) -> None:
+    """Per code: excerpts, documents, speakers, words coded and % of documents.
+    Parents count their sub-codes' codings as distinct things (never more than the
+    number of documents)."""
+    from qcode.analysis.frequencies import stats as run_stats
+
+    rows = run_stats(project_of(ctx).db, _scope(code, children, where, coder, doc, origin),
+                     by=by, by_coder=by_coder)
+    split = [by] if by else (["coder"] if by_coder else [])
+    emit(rows, ["code", *split, "excerpts", "documents", "speakers", "words",
+                "percent_documents"], fmt)
+
+
+def crosstab(ctx: typer.Context,
+             cols: Annotated[str, typer.Option("--cols", help="Document attribute for the "
+                                               "columns, e.g. role.")],
+             unit: Annotated[str, typer.Option(help="Count excerpts, documents or "
+                                               "speakers.")] = "excerpt",
+             percent: Annotated[str | None, typer.Option(help="row or col percentages.")] = None,
+             code: CodeOpt = None, children: ChildrenOpt = False, where: WhereOpt = [],  # noqa: B006
+             coder: CoderOpt = [], doc: DocOpt = None, origin: OriginOpt = None,  # noqa: B006
+             fmt: FormatOpt = Format.table) -> None:
+    """Codes (rows, parents rolled up) against the values of a document attribute."""
+    from qcode.analysis.frequencies import crosstab as run_crosstab
+
+    if percent not in (None, "row", "col"):
+        raise typer.BadParameter("row or col", param_hint="--percent")
+    columns, rows = run_crosstab(project_of(ctx).db,
+                                 _scope(code, children, where, coder, doc, origin),
+                                 cols=cols, unit=unit, percent=percent)
+    emit(rows, columns, fmt)
+
+
+def agree(ctx: typer.Context,
+          coders: Annotated[str, typer.Option("--coders", help="Two or more coders: a,b[,c].")],
+          unit: Annotated[str, typer.Option(help="segment (sentence) or char.")] = "segment",
+          code: CodeOpt = None,
+          disagreements: Annotated[bool, typer.Option(
+              "--disagreements", help="List every unit where the coders differ.")] = False,
+          fmt: FormatOpt = Format.table) -> None:
+    """Intercoder agreement per code and overall: percent agreement, Cohen's kappa
+    (two coders), Krippendorff's alpha (nominal), and the number of units."""
+    from qcode.analysis.agreement import agreement
+
+    names = [c.strip() for c in coders.split(",") if c.strip()]
+    results, found = agreement(project_of(ctx).db, names, unit=unit, code=code,
+                               disagreements=disagreements)
+    if disagreements:
+        rows = [{"document": d.document, "segment": d.segment, "start": d.start, "end": d.end,
+                 "code": d.code, "coded_by": ", ".join(d.coded_by),
+                 "not_by": ", ".join(d.not_by),
+                 "text": shorten(d.text, 70) if fmt is Format.table else d.text} for d in found]
+        emit(rows, ["document", "segment", "start", "end", "code", "coded_by", "not_by",
+                    "text"], fmt)
+        message(f"{len(rows)} disagreement(s)")
+        return
+    emit([r.row() for r in results], ["code", "units", "percent_agreement", "cohen_kappa",
+                                      "krippendorff_alpha"], fmt)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog="Example: qcode excerpts --code trust --children --where role=activist "
+                "--context 1")(excerpts)
+    app.command(epilog="Example: qcode stats --by role --format csv")(stats)
+    app.command(epilog="Example: qcode crosstab --code trust --children --cols role "
+                "--unit document --percent col")(crosstab)
+    app.command(epilog="Example: qcode agree --coders anna,boris --disagreements")(agree)

@@ -1,0 +1,140 @@
+import json
+
+import pytest
+
+from conftest import CODEBOOK, SAMPLE
+from qcode.analysis.agreement import agreement
+from qcode.analysis.excerpts import excerpt_rows
+from qcode.analysis.frequencies import crosstab, stats
+from qcode.analysis.scope import Scope
+from qcode.codebook.model import load_codebook
+from qcode.codebook.sync import sync
+from qcode.coding import add_coding
+from qcode.documents import parse_filters
+from qcode.errors import QcodeError
+from qcode.ingest.attributes import read_attribute_table
+from qcode.ingest.importer import ImportOptions, import_paths
+
+A01, B01 = "a01-housing-perm", "b01-ngo-department-perm"
+
+
+@pytest.fixture
+def coded(project):
+    db = project.db
+    sync(db, load_codebook(CODEBOOK))
+    table = read_attribute_table(SAMPLE.parent / "sample-attributes.csv")
+    import_paths(db, [SAMPLE], ImportOptions(table=table))
+    for n in range(1, 11):
+        add_coding(db, A01, "distrust", coder="anna", segment=n)
+    for n in range(6, 16):
+        add_coding(db, A01, "distrust", coder="boris", segment=n)
+    add_coding(db, A01, "interpersonal", coder="anna", segment=7)
+    add_coding(db, A01, "network", coder="anna", segment=7)  # same sentence, second child
+    add_coding(db, B01, "superiors", coder="anna", segment=20)
+    add_coding(db, B01, "superiors", coder="boris", segment=20)
+    add_coding(db, B01, "distrust", coder="boris", segment=30)
+    return project
+
+
+def test_stats_roll_parents_up_as_distinct_counts(coded):
+    rows = {r["code"]: r for r in stats(coded.db, Scope())}
+    assert rows["trust/distrust"]["documents"] == 2
+    assert rows["trust/distrust"]["excerpts"] == 16  # sentences 1-15 of a01, 30 of b01
+    trust = rows["trust"]
+    # sentence 7 of a01 carries distrust, interpersonal and network: one excerpt, not three
+    assert trust["excerpts"] == 16 and trust["documents"] == 2
+    assert trust["documents"] <= 8 and trust["percent_documents"] == 25.0
+    assert rows["loyalty"]["documents"] == 1 and rows["loyalty"]["speakers"] == 1
+    assert rows["trust/distrust"]["words"] < sum(
+        len(r["text"].split()) for r in excerpt_rows(coded.db, Scope(code="distrust")))
+
+
+def test_stats_by_attribute_and_by_coder(coded):
+    by_role = [r for r in stats(coded.db, Scope(), by="role") if r["code"] == "trust/distrust"]
+    assert [(r["role"], r["documents"], r["percent_documents"]) for r in by_role] == [
+        ("activist", 1, 25.0), ("bureaucrat", 1, 25.0)]
+    by_coder = {r["coder"]: r for r in stats(coded.db, Scope(), by_coder=True)
+                if r["code"] == "trust/distrust"}
+    assert by_coder["anna"]["excerpts"] == 10 and by_coder["boris"]["excerpts"] == 11
+
+
+def test_crosstab_trust_by_role(coded):
+    columns, rows = crosstab(coded.db, Scope(code="trust", children=True), cols="role",
+                             unit="document", percent="col")
+    assert columns == ["code", "activist", "bureaucrat", "total"]
+    distrust = next(r for r in rows if r["code"] == "trust/distrust")
+    assert (distrust["activist"], distrust["bureaucrat"], distrust["total"]) == (25.0, 25.0, 2)
+    _, counts = crosstab(coded.db, Scope(), cols="role", unit="excerpt")
+    assert next(r for r in counts if r["code"] == "loyalty/superiors")["bureaucrat"] == 1
+
+
+def test_excerpts_filters_and_context(coded):
+    rows = excerpt_rows(coded.db, Scope(code="distrust", where=parse_filters(["role=bureaucrat"])),
+                        context=1)
+    assert [(r["document"], r["segment"], r["coder"]) for r in rows] == [(B01, 30, "boris")]
+    assert rows[0]["before"] and rows[0]["after"] and rows[0]["attributes"]["role"] == "bureaucrat"
+    assert len(excerpt_rows(coded.db, Scope(coders=["anna"], code="trust", children=True))) == 12
+
+
+def sentence_count(db, document):
+    """The number of sentences of *document* (the units of segment-level agreement)."""
+    return db.execute("SELECT count(*) FROM segments s JOIN current_revisions r ON r.id = "
+                      "s.revision_id JOIN documents d ON d.id = r.document_id WHERE "
+                      "d.name = ? AND s.kind = 'sentence'", [document]).fetchone()[0]
+
+
+def test_segment_agreement_matches_sklearn_and_krippendorff(coded):
+    sklearn = pytest.importorskip("sklearn.metrics")
+    krippendorff = pytest.importorskip("krippendorff")
+    db = coded.db
+    results, found = agreement(db, ["anna", "boris"], code="distrust", disagreements=True)
+    (distrust, overall) = results
+    # build the same units by hand: sentences of a01 and b01 (both coded by both coders)
+    n_a01 = sentence_count(db, A01)
+    n_b01 = sentence_count(db, B01)
+    anna = [int(1 <= i <= 10) for i in range(1, n_a01 + 1)] + [0] * n_b01
+    boris = [int(6 <= i <= 15) for i in range(1, n_a01 + 1)] + \
+        [int(i == 30) for i in range(1, n_b01 + 1)]
+    assert distrust.units == n_a01 + n_b01
+    assert distrust.kappa == pytest.approx(sklearn.cohen_kappa_score(anna, boris))
+    assert distrust.alpha == pytest.approx(krippendorff.alpha(
+        reliability_data=[anna, boris], level_of_measurement="nominal"))
+    assert distrust.percent == pytest.approx(1 - 11 / (n_a01 + n_b01))
+    assert len(found) == 11 and {d.code for d in found} == {"trust/distrust"}
+    assert found[0].coded_by == ["anna"] and found[0].not_by == ["boris"]
+
+
+def test_char_agreement_and_three_coders(coded):
+    db = coded.db
+    results, _ = agreement(db, ["anna", "boris"], unit="char", code="superiors")
+    superiors = results[0]
+    assert superiors.percent == 1.0 and superiors.alpha == pytest.approx(1.0)
+    add_coding(db, A01, "distrust", coder="carol", segment=3)
+    add_coding(db, B01, "superiors", coder="carol", segment=21)
+    results, _ = agreement(db, ["anna", "boris", "carol"])
+    overall = results[-1]
+    assert overall.code == "(overall)" and overall.kappa is None and overall.alpha is not None
+
+
+def test_agreement_errors(coded):
+    with pytest.raises(QcodeError, match="at least two coders"):
+        agreement(coded.db, ["anna"])
+    with pytest.raises(QcodeError, match="no coder 'zoe'"):
+        agreement(coded.db, ["anna", "zoe"])
+
+
+def test_cli_analysis_commands(coded, cli):
+    out = cli("stats", "--by", "role", "-f", "json")
+    assert out.exit_code == 0, out.stderr
+    assert any(r["code"] == "trust" and r["role"] == "activist" for r in json.loads(out.stdout))
+    tab = cli("crosstab", "--code", "trust", "--children", "--cols", "role", "--unit",
+              "document", "--percent", "col", "-f", "csv")
+    assert tab.stdout.splitlines()[0] == "code,activist,bureaucrat,total"
+    ex = cli("excerpts", "--code", "superiors", "--coder", "anna", "-f", "jsonl", "--context", "1")
+    assert json.loads(ex.stdout.splitlines()[0])["speaker"] == "Interviewer"  # b01, sentence 20
+    ag = cli("agree", "--coders", "anna,boris", "-f", "json")
+    assert json.loads(ag.stdout)[-1]["code"] == "(overall)"
+    dis = cli("agree", "--coders", "anna,boris", "--disagreements")
+    assert "disagreement(s)" in dis.stderr
+    bad = cli("crosstab", "--cols", "role", "--unit", "paragraph")
+    assert bad.exit_code == 1 and "--unit is one of" in bad.stderr
