@@ -138,3 +138,20 @@ def test_cli_analysis_commands(coded, cli):
     assert "disagreement(s)" in dis.stderr
     bad = cli("crosstab", "--cols", "role", "--unit", "paragraph")
     assert bad.exit_code == 1 and "--unit is one of" in bad.stderr
+
+
+def test_cooccurrence_counts_jaccard_and_pairs(coded, cli):
+    from qcode.analysis.cooccurrence import cooccurrence, jaccard
+
+    codes, counts, pairs = cooccurrence(coded.db, Scope(), unit="segment")
+    both, example = pairs[("trust/distrust", "trust/interpersonal")]
+    assert both == 1 and counts["trust/interpersonal"] == 1  # sentence 7 of a01
+    assert counts["trust/distrust"] == 16
+    assert jaccard(counts, both, "trust/distrust", "trust/interpersonal") == round(1 / 16, 3)
+    _, doc_counts, doc_pairs = cooccurrence(coded.db, Scope(), unit="document")
+    assert doc_pairs[("loyalty/superiors", "trust/distrust")][0] == 1  # b01
+    out = cli("cooccur", "--pairs", "--top", "3", "-f", "json")
+    top = json.loads(out.stdout)
+    assert len(top) == 3 and top[0]["count"] >= top[-1]["count"] and top[0]["example"]
+    matrix = cli("cooccur", "--unit", "turn")
+    assert matrix.exit_code == 0 and "distrust" in matrix.stdout

@@ -120,6 +120,42 @@ def agree(ctx: typer.Context,
                                       "krippendorff_alpha"], fmt)
 
 
+def cooccur(ctx: typer.Context,
+            unit: Annotated[str, typer.Option(help="segment, turn or document.")] = "segment",
+            pairs: Annotated[bool, typer.Option("--pairs", help="List the pairs, most "
+                                                "frequent first, with an example.")] = False,
+            top: Annotated[int, typer.Option(help="With --pairs: how many.")] = 20,
+            code: CodeOpt = None, children: ChildrenOpt = False, where: WhereOpt = [],  # noqa: B006
+            coder: CoderOpt = [], doc: DocOpt = None, origin: OriginOpt = None,  # noqa: B006
+            fmt: FormatOpt = Format.table) -> None:
+    """How often codes occur together (counts and Jaccard) per sentence, turn or document."""
+    from qcode.analysis.cooccurrence import cooccurrence, example_text, jaccard
+
+    db = project_of(ctx).db
+    codes, counts, together = cooccurrence(
+        db, _scope(code, children, where, coder, doc, origin), unit=unit)
+    if pairs or fmt is not Format.table:
+        ranked = sorted(together.items(), key=lambda kv: (-kv[1][0], kv[0]))
+        if pairs:
+            ranked = ranked[:top]
+        rows = [{"code_a": a, "code_b": b, "count": n, "jaccard": jaccard(counts, n, a, b),
+                 **({"example": (shorten(example_text(db, key), 70) if fmt is Format.table
+                                 else example_text(db, key))} if pairs else {})}
+                for (a, b), (n, key) in ranked]
+        emit(rows, ["code_a", "code_b", "count", "jaccard", *(["example"] if pairs else [])],
+             fmt)
+        return
+    short = {c: c.rsplit("/", 1)[-1] for c in codes}
+    rows = []
+    for a in codes:
+        row = {"code": a}
+        for b in codes:
+            key = (a, b) if a < b else (b, a)
+            row[short[b]] = counts[a] if a == b else together.get(key, (0, None))[0]
+        rows.append(row)
+    emit(rows, ["code", *[short[c] for c in codes]], fmt)
+
+
 def register(app: typer.Typer) -> None:
     app.command(epilog="Example: qcode excerpts --code trust --children --where role=activist "
                 "--context 1")(excerpts)
@@ -127,3 +163,4 @@ def register(app: typer.Typer) -> None:
     app.command(epilog="Example: qcode crosstab --code trust --children --cols role "
                 "--unit document --percent col")(crosstab)
     app.command(epilog="Example: qcode agree --coders anna,boris --disagreements")(agree)
+    app.command(epilog="Example: qcode cooccur --unit turn --pairs --top 10")(cooccur)
