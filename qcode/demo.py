@@ -20,6 +20,8 @@ class DemoResult:
     sync: object = None
     created: bool = False
     run: object = None
+    accepted: int = 0
+    report: Path | None = None
 
 
 def build_demo(directory: str | Path) -> DemoResult:
@@ -50,4 +52,10 @@ def build_demo(directory: str | Path) -> DemoResult:
 
     result.run = run_suggestions(project, SuggestOptions(using=("rules", "fuzzy"),
                                                          coder=project.coder_name()))
+    # the demo coder accepts the surest suggestions, so the analysis has codings to show
+    from qcode.export.report import write_report
+    from qcode.review import bulk
+
+    result.accepted = len(bulk(project.db, coder=project.coder_name(), accept_above=0.8).decided)
+    result.report = write_report(project, force=True)
     return result

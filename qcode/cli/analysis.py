@@ -156,6 +156,22 @@ def cooccur(ctx: typer.Context,
     emit(rows, ["code", *[short[c] for c in codes]], fmt)
 
 
+def report(ctx: typer.Context,
+           output: Annotated[str | None, typer.Option("--output", "-o", help="Where to write "
+                                                      "(default: exports/report.html).")] = None,
+           by: Annotated[str | None, typer.Option(help="Attribute for the frequency chart "
+                                                  "(default: role, if present).")] = None,
+           max_excerpts: Annotated[int, typer.Option(help="Excerpts shown per code.")] = 100,
+           force: Annotated[bool, typer.Option("--force", help="Replace an existing "
+                                               "file.")] = False) -> None:
+    """Write one self-contained HTML report: codebook, frequencies chart, co-occurrence
+    heatmap, intercoder agreement and excerpts per code (no scripts, no network)."""
+    from qcode.export.report import write_report
+
+    path = write_report(project_of(ctx), output, by=by, max_excerpts=max_excerpts, force=force)
+    message(f"Wrote {path} (contains interview excerpts; not encrypted)")
+
+
 def register(app: typer.Typer) -> None:
     app.command(epilog="Example: qcode excerpts --code trust --children --where role=activist "
                 "--context 1")(excerpts)
@@ -164,3 +180,4 @@ def register(app: typer.Typer) -> None:
                 "--unit document --percent col")(crosstab)
     app.command(epilog="Example: qcode agree --coders anna,boris --disagreements")(agree)
     app.command(epilog="Example: qcode cooccur --unit turn --pairs --top 10")(cooccur)
+    app.command(epilog="Example: qcode report -o exports/trust-report.html --by region")(report)

@@ -35,6 +35,7 @@ def demo(
     emit(docs, ["name", "format", "role", "region", "turns", "sentences", "words"], Format.table)
     codes = list_codes(project.db)
     _show_suggestions(project)
+    _show_crosstab(project)
     message(f"\n{'Created' if result.created else 'Updated'} the demo project in {project.root}")
     message(f"  {len(docs)} interviews, {sum(d['sentences'] for d in docs)} sentences, "
             f"{len(codes)} codes from {project.codebook_path.name}")
@@ -42,7 +43,9 @@ def demo(
     message(f"  exports:  {project.exports_dir}")
     pending = project.db.execute("SELECT count(*) FROM suggestions WHERE status = 'pending'"
                                  ).fetchone()[0]
-    message(f"  {pending} suggestions waiting for review")
+    message(f"  {pending} suggestions waiting for review "
+            f"({result.accepted} of the surest were accepted as coder 'demo')")
+    message(f"  report:   {result.report}")
     message(f"Try: qcode -P {project.root} review   ·   qcode -P {project.root} code "
             f"{docs[0]['name'] if docs else 'DOC'}")
     if failed:
@@ -60,6 +63,17 @@ def _show_suggestions(project, count: int = 5) -> None:
                      "why": item["rationale"]})
     if rows:
         emit(rows, ["document", "code", "score", "sentence", "why"], Format.table)
+
+
+def _show_crosstab(project) -> None:
+    """Trust codes by role: the share of each role's interviews with the code."""
+    from qcode.analysis.frequencies import crosstab
+    from qcode.analysis.scope import Scope
+
+    columns, rows = crosstab(project.db, Scope(code="trust", children=True), cols="role",
+                             unit="document", percent="col")
+    message("\nTrust codes by role (% of interviews):")
+    emit(rows, columns, Format.table)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,1 @@
+"""Writing files out of a project: reports (and, later, spreadsheets and REFI-QDA)."""
