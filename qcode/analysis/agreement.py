@@ -10,6 +10,7 @@ Krippendorff's alpha (nominal, any number of coders). 'Overall' pools every code
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -108,8 +109,10 @@ def _revision(db, revision, coders, ids, codes, unit, patterns, found) -> None:
             [revision]):
         spans[(code_id, coder_id)].append((start, end))
     sentences = db.execute("SELECT number, start, \"end\" FROM segments WHERE revision_id = ? "
-                           "AND kind = 'sentence' ORDER BY number", [revision]).fetchall()
+                           "AND kind = 'sentence' ORDER BY start", [revision]).fetchall()
     order = [ids[c] for c in coders]
+    starts = [start for _, start, _ in sentences]
+    ends = [end for _, _, end in sentences]
     for code_id, path in codes:
         if not any(spans.get((code_id, k)) for k in order):
             # nobody used the code here: every unit agrees on "no"
@@ -117,7 +120,12 @@ def _revision(db, revision, coders, ids, codes, unit, patterns, found) -> None:
                 else len(text)
             continue
         if unit == "segment":
-            for number, start, end in sentences:
+            # only sentences some coding of this code touches can be anything but all-no
+            touched = sorted({i for k in order for s, e in spans.get((code_id, k), [])
+                              for i in range(bisect_right(ends, s), bisect_left(starts, e))})
+            patterns[code_id][(0,) * len(order)] += len(sentences) - len(touched)
+            for i in touched:
+                number, start, end = sentences[i]
                 values = tuple(int(any(_covers(s, e, start, end) for s, e in
                                        spans.get((code_id, k), []))) for k in order)
                 patterns[code_id][values] += 1

@@ -22,19 +22,17 @@ def cooccurrence(db, scope: Scope, *, unit: str = "segment"):
     both, an example unit as (revision, start, end))."""
     if unit not in UNITS:
         raise QcodeError(f"--unit is one of {', '.join(UNITS)}")
-    found = excerpts(db, scope)
+    found = excerpts(db, scope, with_text=False)
     units: dict[tuple, set[str]] = defaultdict(set)
-    spans_of: dict[int, list[tuple[int, int]]] = {}
+    spans_of: dict[int, tuple[list, list[int], list[int]]] = {}  # revision -> spans, starts, ends
     for e in found:
         if unit == "document":
             units[("doc", e.document_id)].add(e.code)
             continue
         if e.revision_id not in spans_of:
-            spans_of[e.revision_id] = _unit_spans(db, e.revision_id,
-                                                  "sentence" if unit == "segment" else "turn")
-        spans = spans_of[e.revision_id]
-        ends = [end for _, end in spans]
-        starts = [start for start, _ in spans]
+            spans = _unit_spans(db, e.revision_id, "sentence" if unit == "segment" else "turn")
+            spans_of[e.revision_id] = (spans, [s for s, _ in spans], [t for _, t in spans])
+        spans, starts, ends = spans_of[e.revision_id]
         for i in range(bisect_right(ends, e.start), bisect_left(starts, e.end)):
             units[(e.revision_id, *spans[i])].add(e.code)
     counts: Counter = Counter()

@@ -113,7 +113,7 @@ def crosstab(db, scope: Scope, *, cols: str, unit: str = "excerpt",
     unit='document', a cell is the share of that column's documents having the code."""
     if unit not in UNITS:
         raise QcodeError(f"--unit is one of {', '.join(UNITS)}")
-    found = excerpts(db, scope)
+    found = excerpts(db, scope, with_text=unit == "speaker")
     in_scope = documents_in_scope(db, scope)
     value_of = _attributes_for(db, in_scope, cols)
     values = sorted({value_of.get(d, NONE) for d in in_scope})

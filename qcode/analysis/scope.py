@@ -59,8 +59,9 @@ def _document_clause(db, scope: Scope) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(parts) if parts else ""), params
 
 
-def excerpts(db, scope: Scope) -> list[Excerpt]:
-    """The codings in scope with their text, speaker and sentence number."""
+def excerpts(db, scope: Scope, *, with_text: bool = True) -> list[Excerpt]:
+    """The codings in scope with (unless *with_text* is false) their text, speaker and
+    sentence number; counting needs none of those and skips reading the transcripts."""
     where, params = _document_clause(db, scope)
     clauses = [where[len(" WHERE "):]] if where else []
     if scope.code:
@@ -82,7 +83,8 @@ def excerpts(db, scope: Scope) -> list[Excerpt]:
         + (" WHERE " + " AND ".join(clauses) if clauses else "")
         + " ORDER BY d.name, c.start, c.\"end\", g.path, c.id", params).fetchall()
     found = [Excerpt(*row) for row in rows]
-    _attach_text(db, found)
+    if with_text:
+        _attach_text(db, found)
     return found
 
 
