@@ -144,23 +144,33 @@ class CodingFilter:
     origin: str | None = None
 
 
+def coding_clauses(db, *, code: str | None = None, children: bool = False,
+                   coders: list[str] | tuple = (), origin: str | None = None
+                   ) -> tuple[list[str], list]:
+    """SQL conditions (on codings ``c`` and coders ``k``) for the filters shared by
+    `tag list` and the analysis commands: a code (with its sub-codes), coders, origin."""
+    where, params = [], []
+    if code:
+        code_id = resolve_code(db, code)["id"]
+        ids = descendants(db, code_id) if children else [code_id]
+        where.append(f"c.code_id IN ({','.join('?' * len(ids))})")
+        params += ids
+    if coders:
+        where.append(f"k.name IN ({','.join('?' * len(coders))})")
+        params += list(coders)
+    if origin:
+        where.append("(c.origin = ? OR c.origin LIKE ? || ':%')")
+        params += [origin, origin]
+    return where, params
+
+
 def list_codings(db, flt: CodingFilter | None = None) -> list[dict]:
     flt = flt or CodingFilter()
-    where, params = [], []
+    where, params = coding_clauses(db, code=flt.code, children=flt.children,
+                                   coders=[flt.coder] if flt.coder else (), origin=flt.origin)
     if flt.document:
         where.append("c.document_id = ?")
         params.append(resolve_document(db, flt.document)["id"])
-    if flt.code:
-        code_id = resolve_code(db, flt.code)["id"]
-        ids = descendants(db, code_id) if flt.children else [code_id]
-        where.append(f"c.code_id IN ({','.join('?' * len(ids))})")
-        params += ids
-    if flt.coder:
-        where.append("k.name = ?")
-        params.append(flt.coder)
-    if flt.origin:
-        where.append("(c.origin = ? OR c.origin LIKE ? || ':%')")
-        params += [flt.origin, flt.origin]
     sql = ("SELECT c.id, d.name AS document, c.start, c.\"end\", g.path AS code, "
            "k.name AS coder, c.origin, c.needs_review, c.created, c.revision_id, "
            "(SELECT group_concat(m.text, ' | ') FROM memos m WHERE m.coding_id = c.id) AS memo "

@@ -6,7 +6,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from qcode.codes import descendants, resolve_code
 from qcode.documents import Filter, attributes_of, resolve_document
 
 ORIGINS = ("manual", "suggestion", "import")
@@ -62,19 +61,14 @@ def _document_clause(db, scope: Scope) -> tuple[str, list]:
 def excerpts(db, scope: Scope, *, with_text: bool = True) -> list[Excerpt]:
     """The codings in scope with (unless *with_text* is false) their text, speaker and
     sentence number; counting needs none of those and skips reading the transcripts."""
+    from qcode.coding import coding_clauses
+
     where, params = _document_clause(db, scope)
     clauses = [where[len(" WHERE "):]] if where else []
-    if scope.code:
-        code_id = resolve_code(db, scope.code)["id"]
-        ids = descendants(db, code_id) if scope.children else [code_id]
-        clauses.append(f"c.code_id IN ({','.join('?' * len(ids))})")
-        params += ids
-    if scope.coders:
-        clauses.append(f"k.name IN ({','.join('?' * len(scope.coders))})")
-        params += scope.coders
-    if scope.origin:
-        clauses.append("(c.origin = ? OR c.origin LIKE ? || ':%')")
-        params += [scope.origin, scope.origin]
+    more, values = coding_clauses(db, code=scope.code, children=scope.children,
+                                  coders=scope.coders, origin=scope.origin)
+    clauses += more
+    params += values
     rows = db.execute(
         "SELECT c.id, d.id, d.name, c.revision_id, c.start, c.\"end\", c.code_id, g.path, "
         "k.name, c.origin, c.created, (SELECT group_concat(m.text, ' | ') FROM memos m "

@@ -8,7 +8,6 @@ import typer
 
 from qcode.cli.common import project_of
 from qcode.cli.output import FORMAT_HELP, Format, emit, message, shorten, warn
-from qcode.errors import QcodeError
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)]
 Using = Annotated[str, typer.Option(help="Suggesters, comma-separated: rules, fuzzy, model.")]

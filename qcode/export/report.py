@@ -5,7 +5,6 @@ heatmap, intercoder agreement and the excerpts per code. Every text is escaped."
 from __future__ import annotations
 
 from html import escape
-from itertools import combinations
 from pathlib import Path
 
 from qcode.analysis.scope import Scope

@@ -225,11 +225,11 @@ class ModelSuggester:
         hits = []
         # the docs are analysed already: no second pass over the text
         for index, cats in enumerate(score(self.nlp, features_of(words))):
-            for label, score in cats.items():
+            for label, probability in cats.items():
                 code_id = self.by_guid.get(label)
-                if code_id is not None and score >= self.min_score:
-                    hits.append(Hit(index, code_id, round(float(score), 4), self.name,
-                                    f"model p={score:.2f}"))
+                if code_id is not None and probability >= self.min_score:
+                    hits.append(Hit(index, code_id, round(float(probability), 4), self.name,
+                                    f"model p={probability:.2f}"))
         return hits
 
 
