@@ -117,8 +117,7 @@ class Engine:
         hits = [hit for s in suggesters for hit in s.suggest(docs, words)]
         if self.model_dir is not None:
             if self._model is None:
-                self._model = ModelSuggester(self.model_dir, self.codes,
-                                             self.project.config.language, self.min_score)
+                self._model = ModelSuggester(self.model_dir, self.codes, self.min_score)
             hits += self._model.suggest(docs, words)
         return merge(hits)
 

@@ -205,7 +205,7 @@ class FuzzySuggester:
 class ModelSuggester:
     name = "model"
 
-    def __init__(self, model_dir, codes: list[dict], language: str, min_score: float = 0.5):
+    def __init__(self, model_dir, codes: list[dict], min_score: float = 0.5):
         import spacy
 
         from qcode.nlp.models import FEATURES
@@ -215,7 +215,6 @@ class ModelSuggester:
             raise QcodeError(f"the model in {model_dir} was trained by another qcode version; "
                              "run `qcode train` again")
         self.nlp = spacy.load(model_dir)
-        self.language = language
         self.by_guid = {c["guid"]: c["id"] for c in codes}
         self.min_score = min_score
 
