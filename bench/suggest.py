@@ -12,6 +12,7 @@ ratio (target >= 0.10) and the suggest process's peak RSS (target < 1 GB).
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import resource
@@ -101,7 +102,8 @@ def main() -> None:
         print(f"qcode suggest (rules+fuzzy+model, DB writes): {ours:,.0f} words/s "
               f"({seconds:.1f} s)")
         print(f"ratio: {ours / raw:.3f} (target >= 0.10)")
-        print(f"peak RSS of the largest qcode process: {peak_mb:,.0f} MB (target < 1024 MB)")
+        print(f"peak RSS of the largest qcode process: {peak_mb:,.0f} MB (target < 1024 MB; "
+              f"suggest runs a main process and up to {min(os.cpu_count() or 1, 4)} workers)")
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

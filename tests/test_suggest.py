@@ -103,11 +103,11 @@ def test_a_killed_run_resumes_without_duplicates(sample):
     script = (
         "import os, signal, sys\n"
         "import qcode.nlp.run as run\n"
-        "original = run._one_document\n"
+        "original = run._store_hits\n"
         "def once(*args, **kwargs):\n"
         "    result = original(*args, **kwargs)\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"
-        "run._one_document = once\n"
+        "run._store_hits = once\n"
         "from qcode.cli.app import main\n"
         f"sys.argv = ['qcode', '-P', {str(sample.root)!r}, 'suggest', '--using', 'rules']\n"
         "main()\n")
@@ -122,6 +122,19 @@ def test_a_killed_run_resumes_without_duplicates(sample):
     fresh = suggestions(sample.db)
     keys = [(r["revision_id"], r["start"], r["end"], r["code_id"]) for r in fresh]
     assert len(keys) == len(set(keys))
+
+
+def test_worker_processes_give_the_same_suggestions(sample, project):
+    run_suggestions(sample, SuggestOptions(using=("rules", "fuzzy"), jobs=1))
+    serial = {(r["revision_id"], r["start"], r["code_id"], r["score"], r["rationale"])
+              for r in suggestions(sample.db)}
+    sample.db.execute("DELETE FROM suggestions")
+    sample.db.execute("DELETE FROM run_items")
+    result = run_suggestions(sample, SuggestOptions(using=("rules", "fuzzy"), jobs=2,
+                                                    min_score=0.3))
+    parallel = {(r["revision_id"], r["start"], r["code_id"], r["score"], r["rationale"])
+                for r in suggestions(sample.db) if r["run_id"] == result.run_id}
+    assert parallel == serial and result.documents == 8
 
 
 def test_accept_reject_undo_and_bulk(sample):

@@ -22,6 +22,8 @@ def suggest(
     using: Using = "rules,fuzzy,model",
     min_score: Annotated[float, typer.Option(help="Keep suggestions scoring at least this.")] = 0.3,
     coder: Annotated[str | None, typer.Option(help="Who runs it (recorded on the run).")] = None,
+    jobs: Annotated[int | None, typer.Option(min=1, max=16, help="Worker processes "
+                                             "(default: the CPU count, at most 4).")] = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Suggest codes for every sentence, in a batch run you then review.
@@ -34,7 +36,7 @@ def suggest(
 
     project = project_of(ctx)
     options = SuggestOptions(documents or [], codes, tuple(_split(using)), min_score,
-                             project.coder_name(coder))
+                             project.coder_name(coder), jobs)
     result = _with_progress(project, options, run_suggestions)
     for note in result.warnings:
         warn(note)

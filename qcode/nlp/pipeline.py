@@ -53,7 +53,7 @@ class Analyzer:
     def __init__(self, language: str, model: str | None = None):
         import spacy
 
-        self.table = None
+        self.table = None  # without a table: a named model's lemmas, or the words
         if model:
             self.nlp = _load_model(model)
         else:
@@ -63,28 +63,43 @@ class Analyzer:
                 self.nlp = spacy.blank("xx")
             self.table = _lemma_table(self.nlp.lang)
         self.nlp.max_length = 10**9
-        self.cache: dict[str, str] = {}
-
-    def _lemma(self, token) -> str:
-        if self.table is None:
-            return (token.lemma_ or token.text).lower()
-        lower = token.lower_
-        found = self.cache.get(lower)
-        if found is None:
-            found = self.cache[lower] = str(self.table.get(lower, lower)).lower()
-        return found
+        self.cache: dict[int, tuple[str, str, int]] = {}  # LOWER hash -> lower, lemma, hash
 
     def analyse(self, texts, batch_size: int = 256):
-        """(docs, words) for *texts*; lemmas on the docs are lowercase."""
+        """(docs, words) for *texts*; lemmas on the docs are lowercase.
+
+        Works on token attribute arrays rather than Token objects: creating a Token per
+        word was the largest single cost of a suggestion run.
+        """
+        import numpy
+        from spacy.attrs import IS_PUNCT, IS_SPACE, IS_STOP, LEMMA, LIKE_NUM, LOWER
+
+        strings = self.nlp.vocab.strings
         docs, words = [], []
         make = tuple.__new__
+        columns = [LOWER, IS_PUNCT, IS_SPACE, IS_STOP, LIKE_NUM]
         for doc in self.nlp.pipe(texts, batch_size=batch_size):
-            row = []
-            for token in doc:
-                lemma_form = self._lemma(token)
-                token.lemma_ = lemma_form
-                row.append(make(Word, (token.lower_, lemma_form, token.is_punct or token.is_space,
-                                       token.is_stop or token.like_num)))
+            if self.table is None:  # a named model (its lemmas) or no lookup table (words)
+                rows = [(t.lower_, (t.lemma_ or t.text).lower(), t.is_punct or t.is_space,
+                         t.is_stop or t.like_num) for t in doc]
+                for token, row in zip(doc, rows, strict=True):
+                    token.lemma_ = row[1]
+                docs.append(doc)
+                words.append([make(Word, row) for row in rows])
+                continue
+            array = doc.to_array(columns).tolist()
+            row, lemmas = [], []
+            for lower_hash, punct, space, stop, number in array:
+                entry = self.cache.get(lower_hash)
+                if entry is None:
+                    lower = strings[lower_hash]
+                    lemma_form = str(self.table.get(lower, lower)).lower()
+                    entry = self.cache[lower_hash] = (lower, lemma_form, strings.add(lemma_form))
+                lemmas.append(entry[2])
+                row.append(make(Word, (entry[0], entry[1], bool(punct or space),
+                                       bool(stop or number))))
+            if lemmas:
+                doc.from_array([LEMMA], numpy.array(lemmas, dtype="uint64").reshape(-1, 1))
             docs.append(doc)
             words.append(row)
         return docs, words

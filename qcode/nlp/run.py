@@ -11,6 +11,7 @@ creates codings.
 from __future__ import annotations
 
 import json
+import os
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class SuggestOptions:
     using: tuple[str, ...] = ("rules", "fuzzy", "model")
     min_score: float = 0.3
     coder: str | None = None
+    jobs: int | None = None  # worker processes; None: the CPU count, at most 4
 
 
 @dataclass
@@ -141,16 +143,20 @@ def run_suggestions(project, options: SuggestOptions,
     result = RunResult(run_id, resumed, warnings=warnings)
     done = {r[0] for r in db.execute("SELECT document_id FROM run_items WHERE run_id = ?",
                                      [run_id])}
-    for doc_id in doc_ids:
-        if doc_id in done:
-            result.skipped_documents += 1
-            continue
-        name, added = _one_document(db, engine, run_id, doc_id, options.min_score,
-                                    project.config.language)
-        result.documents += 1
-        result.suggestions += added
-        if progress:
-            progress(name, added)
+    todo = [d for d in doc_ids if d not in done]
+    result.skipped_documents = len(doc_ids) - len(todo)
+    jobs = min(options.jobs or os.cpu_count() or 1, 4, max(1, len(todo)))
+    with _Workers(jobs, project.root, codes, tuple(options.using), options.min_score) as pool:
+        for start in range(0, len(todo), WINDOW * jobs):
+            window = [_read_document(db, d, project.config.language)
+                      for d in todo[start:start + WINDOW * jobs]]
+            computed = pool.map(engine, [(d.texts, d.language) for d in window])
+            for document, hits in zip(window, computed, strict=True):
+                added = _store_hits(db, run_id, document, hits, options.min_score)
+                result.documents += 1
+                result.suggestions += added
+                if progress:
+                    progress(document.name, added)
     with transaction(db):
         summary = summarise(db, run_id)
         db.execute("UPDATE runs SET status = 'done', finished = ?, summary = ? WHERE id = ?",
@@ -159,15 +165,75 @@ def run_suggestions(project, options: SuggestOptions,
     return result
 
 
-def _one_document(db, engine: Engine, run_id: int, doc_id: int, min_score: float,
-                  default_language: str) -> tuple[str, int]:
+WINDOW = 4  # documents per worker handed out at a time: memory stays bounded
+
+
+@dataclass
+class _Document:
+    id: int
+    name: str
+    language: str
+    revision_id: int
+    sentences: list[tuple[int, int, int]]  # (segment id, start, end)
+    texts: list[str]
+
+
+def _read_document(db, doc_id: int, default_language: str) -> _Document:
     name, language, revision_id, text = db.execute(
         "SELECT d.name, d.language, r.id, r.text FROM documents d JOIN current_revisions r "
         "ON r.document_id = d.id WHERE d.id = ?", [doc_id]).fetchone()
     sentences = db.execute("SELECT id, start, \"end\" FROM segments WHERE revision_id = ? AND "
                            "kind = 'sentence' ORDER BY number", [revision_id]).fetchall()
-    hits = [h for h in engine.suggest([text[s:e] for _, s, e in sentences],
-                                      language or default_language) if h.score >= min_score]
+    return _Document(doc_id, name, language or default_language, revision_id, sentences,
+                     [text[s:e] for _, s, e in sentences])
+
+
+_worker_engine: Engine | None = None
+
+
+def _worker_start(root, codes, using, min_score) -> None:
+    global _worker_engine
+    from qcode.project import Project
+
+    _worker_engine = Engine(Project.open(root), codes, using, min_score)
+
+
+def _worker_suggest(task):
+    texts, language = task
+    return _worker_engine.suggest(texts, language)
+
+
+class _Workers:
+    """Suggestions are computed in worker processes (the CPU-bound part); the main process
+    does every database read and write. With one job, everything runs in-process."""
+
+    def __init__(self, jobs: int, root, codes, using, min_score):
+        self.jobs, self.args, self.pool = jobs, (root, codes, using, min_score), None
+
+    def __enter__(self):
+        import multiprocessing
+
+        if self.jobs > 1 and "fork" in multiprocessing.get_all_start_methods():
+            # fork: the workers inherit the loaded modules; they never touch the database
+            self.pool = multiprocessing.get_context("fork").Pool(
+                self.jobs, initializer=_worker_start, initargs=self.args)
+        return self
+
+    def map(self, engine: Engine, tasks):
+        if self.pool is None:
+            return [engine.suggest(texts, language) for texts, language in tasks]
+        return self.pool.map(_worker_suggest, tasks)
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+
+
+def _store_hits(db, run_id: int, document: _Document, hits, min_score: float) -> int:
+    """One document's suggestions and the record that it is done, in one transaction."""
+    doc_id, revision_id, sentences = document.id, document.revision_id, document.sentences
+    hits = [h for h in hits if h.score >= min_score]
     stamp = now()
     added = 0
     with transaction(db):  # one document: its suggestions and the record that it is done
@@ -185,7 +251,7 @@ def _one_document(db, engine: Engine, run_id: int, doc_id: int, min_score: float
             added += cursor.rowcount
         db.execute("INSERT OR IGNORE INTO run_items (run_id, document_id, revision_id, done) "
                    "VALUES (?, ?, ?, ?)", [run_id, doc_id, revision_id, stamp])
-    return name, added
+    return added
 
 
 def _already_known(db, revision_id: int) -> tuple[set, dict[int, list[tuple[int, int]]]]:
