@@ -15,7 +15,7 @@ from pathlib import Path
 
 from qcode.codes import descendants, resolve_code
 from qcode.documents import resolve_document
-from qcode.errors import InputError, NotFoundError, QcodeError
+from qcode.errors import InputError, NotFoundError, QcodeError, read_utf8
 from qcode.locate import Located, find_quote, parse_span, segment_span
 from qcode.store import transaction
 from qcode.store.records import coder_id, log_change, now
@@ -201,12 +201,7 @@ class TagImportResult:
 
 
 def _read_rows(path: Path) -> list[tuple[int, dict]]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(path, "must be UTF-8", offset=exc.start) from None
+    text = read_utf8(path, "a codings file")
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         rows = []
         for number, line in enumerate(text.splitlines(), 1):

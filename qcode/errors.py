@@ -47,6 +47,19 @@ class InputError(QcodeError):
         super().__init__(f"{where}: {message}")
 
 
+def read_utf8(path: str | Path, what: str = "the file") -> str:
+    """The text of a UTF-8 file (a BOM is allowed), or an InputError naming the file and,
+    for bad bytes, their offset."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"{what} must be UTF-8", offset=exc.start) from None
+
+
 class CodebookError(InputError):
     """The codebook YAML is invalid; names the YAML path and line."""
 

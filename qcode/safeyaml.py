@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from qcode.errors import InputError
+from qcode.errors import InputError, read_utf8
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 40
@@ -102,14 +102,9 @@ def loads(text: str, source: str = "<yaml>", *, line_offset: int = 0,
 def load_file(path: str | Path, *, max_bytes: int = MAX_BYTES) -> YamlDocument:
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(path, f"YAML file larger than {max_bytes // 1024} KiB")
-        raw = path.read_bytes()
+        too_big = path.stat().st_size > max_bytes
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, "YAML must be UTF-8", offset=exc.start) from None
-    return loads(text, str(path), max_bytes=max_bytes)
+    if too_big:  # checked before reading: a huge file is never loaded
+        raise InputError(path, f"YAML file larger than {max_bytes // 1024} KiB")
+    return loads(read_utf8(path, "YAML"), str(path), max_bytes=max_bytes)

@@ -211,3 +211,11 @@ def test_cli_suggest_review_evaluate(cli):
     assert "would accept" in dry.stderr
     evaluation = cli("evaluate", "--using", "rules", "--coder", "anna", "-f", "json")
     assert json.loads(evaluation.stdout)[0]["suggester"] == "rules"
+
+
+def test_review_stops_cleanly_when_input_ends(cli):
+    cli("codebook", "sync", "--file", CODEBOOK)
+    cli("import", SAMPLE / "a01-housing-perm.md")
+    cli("suggest", "--using", "rules")
+    result = cli("review", "--coder", "anna", input="a\n")  # then end of input
+    assert result.exit_code == 0 and "1 accepted, 0 rejected, 0 skipped" in result.stderr

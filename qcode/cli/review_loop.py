@@ -27,7 +27,10 @@ def run_loop(project, coder: str, *, code=None, document=None, order="uncertain"
     while i < len(items):
         item = items[i]
         _show(console, db, item, i + 1, len(items))
-        answer = console.input("> ").strip().lower()[:1]
+        try:
+            answer = console.input("> ").strip().lower()[:1]
+        except EOFError:  # input ended (a pipe, or ctrl+d): stop as if 'q'
+            answer = "q"
         try:
             if answer == "a":
                 accept(db, item["id"], coder=coder)

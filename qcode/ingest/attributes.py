@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from qcode.errors import InputError
+from qcode.errors import InputError, read_utf8
 
 _INT = re.compile(r"^[+-]?\d{1,18}$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
@@ -68,12 +68,7 @@ def read_attribute_table(path: str | Path) -> dict[str, dict[str, str]]:
     """A CSV whose first column names documents (by name or file name); the other columns
     are attributes. Returns {document or file name: {key: value}}."""
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(path, "attribute table must be UTF-8", offset=exc.start) from None
+    text = read_utf8(path, "an attribute table")
     reader = csv.reader(io.StringIO(text))
     try:
         header = [h.strip() for h in next(reader)]
