@@ -2,7 +2,10 @@ import json
 import subprocess
 import sys
 
+import numpy
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import CODEBOOK, SAMPLE, table_counts, write
 from qcode.codebook.model import codebook_from_text, load_codebook
@@ -219,3 +222,56 @@ def test_review_stops_cleanly_when_input_ends(cli):
     cli("suggest", "--using", "rules")
     result = cli("review", "--coder", "anna", input="a\n")  # then end of input
     assert result.exit_code == 0 and "1 accepted, 0 rejected, 0 skipped" in result.stderr
+
+
+def _toy_units(n_negative=60):
+    from qcode.nlp.models import Unit
+
+    words = "market river window table garden paper music winter station".split()
+    units = [Unit(1 + i % 6, 1, i, i + 1, f"The {words[i % 9]} and the {words[(i * 7) % 9]}.",
+                  set()) for i in range(n_negative)]
+    units += [Unit(1 + i % 6, 1, 1000 + i, 1001 + i,
+                   f"We never trusted the officials near the {words[i % 9]}.", {"g-trust"})
+              for i in range(4)]
+    return units
+
+
+def test_learned_model_finds_a_rare_code_and_reloads_the_same(tmp_path):
+    import spacy
+
+    from qcode.nlp import architecture  # noqa: F401
+    from qcode.nlp.models import build_model, predict
+
+    nlp = build_model(_toy_units(), ["g-trust"], "en", seed=1)
+    texts = ["Nobody trusted those officials.", "The garden and the paper."]
+    scores = [cats["g-trust"] for cats in predict(nlp, texts, "en")]
+    assert scores[0] > 0.5 > scores[1]
+    nlp.to_disk(tmp_path / "m")
+    loaded = spacy.load(tmp_path / "m")
+    again = [cats["g-trust"] for cats in predict(loaded, texts, "en")]
+    assert again == pytest.approx(scores)
+    layers = {n.name: n for n in loaded.get_pipe("textcat_multilabel").model.walk()}
+    assert len(layers["qcode_idf_bow"].attrs["idf"]) > 10  # the idf table was saved
+    # 4 positives against 60 negatives: an error on a positive weighs 60/4 times more
+    balance = layers["qcode_class_balance"]
+    _, backprop = balance([[0.0]], is_train=True)
+    d = backprop(numpy.array([[-0.5], [0.5]], dtype="f"))
+    assert d[0, 0] / d[1, 0] == pytest.approx(-60 / 4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([0.1, 0.3, 0.5, 0.7, 0.9]), st.booleans()),
+                min_size=1, max_size=30))
+def test_best_threshold_is_the_best_f1_cut(pairs):
+    from qcode.nlp.evaluate import best_threshold
+
+    scores, gold = [s for s, _ in pairs], [g for _, g in pairs]
+
+    def f1(cut):
+        tp = sum(s >= cut and g for s, g in pairs)
+        predicted = sum(s >= cut for s in scores)
+        return 2 * tp / (predicted + sum(gold)) if predicted + sum(gold) else 0.0
+
+    best = max(f1(c) for c in set(scores))
+    cut = best_threshold(scores, gold)
+    assert (f1(cut) == pytest.approx(best)) if best > 0 else cut == 0.5

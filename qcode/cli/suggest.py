@@ -74,7 +74,8 @@ def train(
     ctx: typer.Context,
     coder: Annotated[str | None, typer.Option(help="Learn from this coder only "
                                               "(default: every coder).")] = None,
-    epochs: Annotated[int, typer.Option(min=1, max=100)] = 12,
+    epochs: Annotated[int | None, typer.Option(min=1, max=100, show_default=False,
+                                               help="Passes over the data [default: 30].")] = None,
     seed: Annotated[int, typer.Option(help="Random seed, for reproducible models.")] = 0,
 ) -> None:
     """Train the learned suggester on the project's codings (used by later `qcode suggest`).
@@ -85,7 +86,8 @@ def train(
     from qcode.nlp.models import train as run_train
 
     project = project_of(ctx)
-    result = run_train(project, coder=coder, epochs=epochs, seed=seed)
+    result = run_train(project, coder=coder, seed=seed,
+                       **({"epochs": epochs} if epochs else {}))
     rows = [{"code": path, "positives": n} for path, n in sorted(result.positives.items())]
     emit(rows, ["code", "positives"], Format.table)
     message(f"Trained on {result.units} sentences; saved {result.path.relative_to(project.root)}")

@@ -73,15 +73,34 @@ def _folds(units: list[Unit], folds: int, seed: int) -> dict[int, int]:
     return {doc: i % folds for i, doc in enumerate(documents)}
 
 
-def _fit_predict(project, train: list[Unit], test: list[Unit], seed: int):
-    labels = labels_with_support(train)
-    if not labels or not test:
-        return [{} for _ in test]
-    nlp = build_model(train, labels, project.config.language, seed=seed)
-    return predict(nlp, [u.text for u in test], project.config.language)
+def model_fit_predict(project, seed: int):
+    """fit_predict(train, test) for qcode's learned model."""
+    def fit_predict(train: list[Unit], test: list[Unit]) -> list[dict[str, float]]:
+        labels = labels_with_support(train)
+        if not labels or not test:
+            return [{} for _ in test]
+        nlp = build_model(train, labels, project.config.language, seed=seed)
+        return predict(nlp, [u.text for u in test], project.config.language)
+    return fit_predict
 
 
-def tune_thresholds(project, units: list[Unit], seed: int) -> dict[str, float]:
+def best_threshold(scores: list[float], gold: list[bool]) -> float:
+    """The cut with the best F1 (nearest 0.5 among equals); 0.5 if nothing is found."""
+    support = sum(gold)
+    best = (0.0, 0.0, 0.5)
+    tp = predicted = 0
+    ranked = sorted(zip(scores, gold, strict=True), reverse=True)
+    for i, (score, correct) in enumerate(ranked):
+        predicted += 1
+        tp += correct
+        if i + 1 < len(ranked) and ranked[i + 1][0] == score:
+            continue  # a cut keeps every unit with the same score
+        f1 = 2 * tp / (predicted + support)
+        best = max(best, (f1, -abs(score - 0.5), score))
+    return best[2] if best[0] > 0 else 0.5
+
+
+def tune_thresholds(units: list[Unit], fit_predict, seed: int) -> dict[str, float]:
     """Per code, the score threshold with the best F1 on out-of-fold predictions from
     an inner two-fold split of *units* by document (0.5 where that cannot be told)."""
     if len({u.document_id for u in units}) < 2:
@@ -91,35 +110,23 @@ def tune_thresholds(project, units: list[Unit], seed: int) -> dict[str, float]:
     for fold in (0, 1):
         test = [i for i, u in enumerate(units) if fold_of[u.document_id] == fold]
         train = [u for u in units if fold_of[u.document_id] != fold]
-        for i, cats in zip(test, _fit_predict(project, train, [units[i] for i in test], seed),
-                           strict=True):
+        for i, cats in zip(test, fit_predict(train, [units[i] for i in test]), strict=True):
             scores[i] = cats
-    best = {}
-    for label in labels_with_support(units):
-        gold = [label in u.labels for u in units]
-        options = []
-        for step in range(1, 20):
-            cut = step / 20
-            pred = [s.get(label, 0.0) >= cut for s in scores]
-            tp = sum(g and p for g, p in zip(gold, pred, strict=True))
-            predicted, support = sum(pred), sum(gold)
-            f1 = 2 * tp / (predicted + support) if predicted + support else 0.0
-            options.append((f1, -abs(cut - 0.5), cut))
-        best[label] = max(options)[2] if max(options)[0] > 0 else 0.5
-    return best
+    return {label: best_threshold([s.get(label, 0.0) for s in scores],
+                                  [label in u.labels for u in units])
+            for label in labels_with_support(units)}
 
 
-def _predict_model_kfold(project, units: list[Unit], folds: int, seed: int,
-                         threshold: float | None) -> list[dict[str, float]]:
+def predict_kfold(units: list[Unit], fit_predict, folds: int, seed: int,
+                  threshold: float | None = None) -> list[dict[str, float]]:
     """Out-of-fold predictions; thresholds tuned inside each training fold unless given."""
     fold_of = _folds(units, folds, seed)
     out: list[dict[str, float]] = [{} for _ in units]
     for fold in range(folds):
         train = [u for u in units if fold_of[u.document_id] != fold]
         test = [i for i, u in enumerate(units) if fold_of[u.document_id] == fold]
-        cuts = tune_thresholds(project, train, seed) if threshold is None else {}
-        for i, cats in zip(test, _fit_predict(project, train, [units[i] for i in test], seed),
-                           strict=True):
+        cuts = tune_thresholds(train, fit_predict, seed) if threshold is None else {}
+        for i, cats in zip(test, fit_predict(train, [units[i] for i in test]), strict=True):
             out[i] = {lab: s for lab, s in cats.items()
                       if s >= (threshold if threshold is not None else cuts.get(lab, 0.5))}
     return out
@@ -142,17 +149,25 @@ def evaluate(project, *, coder: str | None = None, folds: int = 5,
                          (f" for coder {coder!r}" if coder else ""))
     codes = [dict(r) for r in db.query("SELECT * FROM codes WHERE status = 'active'")]
     scores, summary = [], []
-    gold = [u.labels for u in units]
     for name in using:
         if name == "model":  # thresholds tuned per code inside each training fold
-            predictions = _predict_model_kfold(project, units, folds, seed, min_score)
+            predictions = predict_kfold(units, model_fit_predict(project, seed), folds,
+                                        seed, min_score)
         else:
             threshold = DEFAULT_THRESHOLD[name] if min_score is None else min_score
             predictions = _predict_engine(project, name, units, codes, threshold)
-        per_code, ranked = _score(name, gold, predictions, paths)
+        per_code, row = score_predictions(name, units, predictions, paths, unit)
         scores += per_code
-        summary.append(_summarise(name, per_code, ranked, len(gold), unit))
+        summary.append(row)
     return Evaluation(scores, summary)
+
+
+def score_predictions(name: str, units: list[Unit], predictions: list[dict[str, float]],
+                      paths: dict[str, str], unit: str) -> tuple[list[Score], dict]:
+    """Per-code scores and the summary row of one suggester's predictions for *units*."""
+    gold = [u.labels for u in units]
+    per_code, ranked = _score(name, gold, predictions, paths)
+    return per_code, _summarise(name, per_code, ranked, len(gold), unit)
 
 
 def _score(name, gold, predictions, paths):

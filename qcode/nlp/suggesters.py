@@ -208,6 +208,7 @@ class ModelSuggester:
     def __init__(self, model_dir, codes: list[dict], min_score: float = 0.5):
         import spacy
 
+        from qcode.nlp import architecture  # noqa: F401  (registers it for spacy.load)
         from qcode.nlp.models import FEATURES
 
         meta = json.loads((model_dir / "qcode-model.json").read_text())
