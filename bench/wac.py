@@ -157,7 +157,7 @@ def main() -> None:
                 print(f"  {method:30} " + "  ".join(figures))
             if len(methods) == 2:
                 diffs = [a["macro_f1"] - b["macro_f1"] for a, b in zip(*results.values())]
-                print(f"  model - baseline, macro-F1 per seed: "
+                print("  model - baseline, macro-F1 per seed: "
                       + " ".join(f"{d:+.3f}" for d in diffs))
         print("\nBASELINE.md (one fixed split, 14 themes): logistic macro-F1 0.251, pattern "
               "autocoding 0.059; precision of the top 20 %: 0.39 / 0.80")
