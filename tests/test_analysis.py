@@ -1,6 +1,9 @@
 import json
 
+import numpy
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import CODEBOOK, SAMPLE
 from qcode.analysis.agreement import agreement
@@ -155,3 +158,26 @@ def test_cooccurrence_counts_jaccard_and_pairs(coded, cli):
     assert len(top) == 3 and top[0]["count"] >= top[-1]["count"] and top[0]["example"]
     matrix = cli("cooccur", "--unit", "turn")
     assert matrix.exit_code == 0 and "distrust" in matrix.stdout
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 3000), st.integers(1, 400)), min_size=1, max_size=12))
+def test_words_coded_are_the_words_of_the_union_of_spans(coded, spans):
+    """The word index gives what splitting the merged coded text gives."""
+    from qcode.analysis.frame import CodingFrame
+
+    db = coded.db
+    revision, text = db.execute("SELECT r.id, r.text FROM current_revisions r JOIN documents "
+                                "d ON d.id = r.document_id WHERE d.name = ?", [A01]).fetchone()
+    rows = [(1, revision, min(s, len(text)), min(s + n, len(text)), 1, 1) for s, n in spans]
+    covered = sorted((a, b) for _, _, a, b, _, _ in rows)
+    merged: list[list[int]] = []
+    for a, b in covered:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    expected = sum(len(text[a:b].split()) for a, b in merged)
+    frame = CodingFrame(db, rows)
+    assert frame.words(numpy.ones(len(rows), dtype=bool)) == expected

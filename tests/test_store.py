@@ -9,6 +9,7 @@ from qcode.store import MIGRATIONS, connect, migrate, schema_version, transactio
 EXPECTED_TABLES = {
     "documents": ["id", "name", "source_path", "format", "language", "created"],
     "revisions": ["id", "document_id", "number", "text", "sha256", "encoding", "note", "created"],
+    "revision_words": ["revision_id", "length", "starts", "ends"],
     "speakers": ["id", "name"],
     "segments": ["id", "revision_id", "kind", "number", "start", "end", "speaker_id", "turn_id",
                  "time_start", "time_end"],

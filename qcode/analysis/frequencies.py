@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from qcode.analysis.scope import Excerpt, Scope, documents_in_scope, excerpts, with_attributes
+from qcode.analysis.scope import Scope, documents_in_scope
 from qcode.errors import QcodeError
 
 NONE = "(none)"
@@ -32,68 +32,49 @@ def _active_codes(db) -> list[tuple[int, str]]:
                       "ORDER BY position, path").fetchall()
 
 
-def _words(items: list[Excerpt]) -> int:
-    """Words in the union of the coded spans (overlaps count once)."""
-    by_revision: dict[int, list[Excerpt]] = defaultdict(list)
-    for e in items:
-        by_revision[e.revision_id].append(e)
-    total = 0
-    for spans in by_revision.values():
-        spans.sort(key=lambda e: e.start)
-        merged: list[list] = []
-        for e in spans:
-            if merged and e.start <= merged[-1][1]:
-                if e.end > merged[-1][1]:
-                    merged[-1][2] += e.text[merged[-1][1] - e.start:]
-                    merged[-1][1] = e.end
-            else:
-                merged.append([e.start, e.end, e.text])
-        total += sum(len(text.split()) for _, _, text in merged)
-    return total
-
-
-def _measure(items: list[Excerpt], documents: int) -> dict:
-    docs = {e.document_id for e in items}
-    return {"excerpts": len({(e.revision_id, e.start, e.end) for e in items}),
-            "documents": len(docs),
-            "speakers": len({(e.speaker) for e in items if e.speaker}),
-            "words": _words(items),
-            "percent_documents": round(100 * len(docs) / documents, 1) if documents else 0.0}
+def _measure(frame, mask, documents: int) -> dict:
+    found = frame.documents(mask)
+    return {"excerpts": frame.excerpts(mask), "documents": found,
+            "speakers": frame.speakers(mask), "words": frame.words(mask),
+            "percent_documents": round(100 * found / documents, 1) if documents else 0.0}
 
 
 def stats(db, scope: Scope, *, by: str | None = None, by_coder: bool = False) -> list[dict]:
     """Per code (parents rolled up): excerpts, documents, speakers, words, % of documents;
     optionally per value of a document attribute or per coder."""
+    import numpy as np
+
+    from qcode.analysis.frame import CodingFrame
+
     if by and by_coder:
         raise QcodeError("use --by or --by-coder, not both")
-    found = excerpts(db, Scope(scope.code, scope.children, scope.where, scope.coders,
-                               scope.document, scope.origin))
+    frame = CodingFrame.load(db, scope)
     in_scope = documents_in_scope(db, scope)
-    attributes = with_attributes(db, found) if by else {}
-    all_attributes = _attributes_for(db, in_scope, by) if by else {}
     tree = _subtrees(db)
+    if by:
+        value_of = _attributes_for(db, in_scope, by)
+        denominators: dict[str, int] = defaultdict(int)
+        for doc_id in in_scope:
+            denominators[value_of.get(doc_id, NONE)] += 1
+        values = sorted(denominators)
+        group = frame.group_of_documents(value_of, values, NONE)
+    coder_names = dict(db.execute("SELECT id, name FROM coders").fetchall())
+    coders = sorted((coder_names[int(i)], int(i)) for i in np.unique(frame.coder))
     rows = []
     for code_id, path in _active_codes(db):
-        items = [e for e in found if e.code_id in tree[code_id]]
-        if not items and scope.code:
+        mask = np.isin(frame.code, list(tree[code_id]))
+        if scope.code and not mask.any():
             continue
         if by:
-            groups: dict[str, list[Excerpt]] = defaultdict(list)
-            for e in items:
-                groups[attributes.get(e.document_id, {}).get(by, NONE)].append(e)
-            denominators = defaultdict(int)
-            for doc_id in in_scope:
-                denominators[all_attributes.get(doc_id, NONE)] += 1
-            for value in sorted(denominators):
+            for i, value in enumerate(values):
                 rows.append({"code": path, by: value,
-                             **_measure(groups.get(value, []), denominators[value])})
+                             **_measure(frame, mask & (group == i), denominators[value])})
         elif by_coder:
-            coders = sorted({e.coder for e in found})
-            for coder in coders:
-                rows.append({"code": path, "coder": coder,
-                             **_measure([e for e in items if e.coder == coder], len(in_scope))})
+            for name, coder in coders:
+                rows.append({"code": path, "coder": name,
+                             **_measure(frame, mask & (frame.coder == coder), len(in_scope))})
         else:
-            rows.append({"code": path, **_measure(items, len(in_scope))})
+            rows.append({"code": path, **_measure(frame, mask, len(in_scope))})
     return rows
 
 
@@ -111,31 +92,34 @@ def crosstab(db, scope: Scope, *, cols: str, unit: str = "excerpt",
     """Codes (rows, parents rolled up) by the values of a document attribute (columns).
     Cells count distinct excerpts, documents or speakers. With percent='col' and
     unit='document', a cell is the share of that column's documents having the code."""
+    import numpy as np
+
+    from qcode.analysis.frame import CodingFrame
+
     if unit not in UNITS:
         raise QcodeError(f"--unit is one of {', '.join(UNITS)}")
-    found = excerpts(db, scope, with_text=unit == "speaker")
+    frame = CodingFrame.load(db, scope)
     in_scope = documents_in_scope(db, scope)
     value_of = _attributes_for(db, in_scope, cols)
     values = sorted({value_of.get(d, NONE) for d in in_scope})
+    group = frame.group_of_documents(value_of, values, NONE)
     tree = _subtrees(db)
-
-    def key(e: Excerpt):
-        return {"excerpt": (e.revision_id, e.start, e.end), "document": e.document_id,
-                "speaker": (e.speaker or f"(unknown in {e.document})")}[unit]
-
-    column_docs = defaultdict(int)
+    # a speaker is a person in one interview: unknown speakers count per document
+    count = {"excerpt": frame.excerpts, "document": frame.documents,
+             "speaker": lambda m: frame.speakers(m) + frame.documents(m & (frame.speaker < 0))
+             }[unit]
+    column_docs: dict[str, int] = defaultdict(int)
     for d in in_scope:
         column_docs[value_of.get(d, NONE)] += 1
-    column_totals = {v: len({key(e) for e in found if value_of.get(e.document_id, NONE) == v})
-                     for v in values}
+    everything = np.ones(len(frame), dtype=bool)
+    column_totals = {v: count(everything & (group == i)) for i, v in enumerate(values)}
     rows = []
     for code_id, path in _active_codes(db):
-        items = [e for e in found if e.code_id in tree[code_id]]
-        if not items and scope.code:
+        mask = np.isin(frame.code, list(tree[code_id]))
+        if scope.code and not mask.any():
             continue
-        cells = {v: len({key(e) for e in items if value_of.get(e.document_id, NONE) == v})
-                 for v in values}
-        total = len({key(e) for e in items})
+        cells = {v: count(mask & (group == i)) for i, v in enumerate(values)}
+        total = count(mask)
         row = {"code": path, **cells, "total": total}
         if percent == "row":
             row.update({v: round(100 * n / total, 1) if total else 0.0 for v, n in cells.items()})

@@ -46,6 +46,12 @@ def documents_in_scope(db, scope: Scope) -> list[int]:
                                      params)]
 
 
+def document_clause(db, scope: Scope) -> tuple[str, list]:
+    """The document filters as one SQL condition on documents ``d`` ('' if none)."""
+    where, params = _document_clause(db, scope)
+    return where[len(" WHERE "):], params
+
+
 def _document_clause(db, scope: Scope) -> tuple[str, list]:
     parts, params = [], []
     for flt in scope.where:

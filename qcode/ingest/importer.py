@@ -19,6 +19,7 @@ from qcode.ingest.readers import READERS
 from qcode.ingest.segment import split_sentences
 from qcode.store import transaction
 from qcode.store.records import coder_id, log_change, now
+from qcode.store.words import store_words
 
 
 @dataclass
@@ -150,7 +151,8 @@ def _store(db, doc, path, attributes, language, sentences, digest, who) -> int:
 
 def store_segments(db, revision_id: int, doc: ParsedDocument,
                    sentences: list[tuple[int, int, int]]) -> tuple[int, int]:
-    """Write the speakers, turns and sentences of one revision; returns their counts."""
+    """Write the speakers, turns, sentences and word index of one revision; returns the
+    numbers of turns and sentences."""
     speakers = {}
     for turn in doc.turns:
         if turn.speaker and turn.speaker not in speakers:
@@ -173,6 +175,7 @@ def store_segments(db, revision_id: int, doc: ParsedDocument,
     db.conn.executemany(
         "INSERT INTO segments (revision_id, kind, number, start, \"end\", speaker_id, turn_id, "
         "time_start, time_end) VALUES (?, 'sentence', ?, ?, ?, ?, ?, ?, ?)", rows)
+    store_words(db, revision_id, doc.text)
     return len(turn_ids), len(rows)
 
 

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from qcode.store.migrations import MIGRATIONS, schema_version
+from qcode.store.words import word_offsets
 
 
 @dataclass
@@ -71,10 +72,14 @@ def check(db) -> list[Problem]:
     for name, sql, template in _SQL_CHECKS:
         for row in db.execute(sql).fetchall():
             problems.append(Problem(name, template.format(*row)))
-    for number, text, digest, doc in db.execute(
-            "SELECT r.number, r.text, r.sha256, d.name FROM revisions r "
-            "JOIN documents d ON d.id = r.document_id"):
+    for number, text, digest, doc, starts, ends in db.execute(
+            "SELECT r.number, r.text, r.sha256, d.name, w.starts, w.ends FROM revisions r "
+            "JOIN documents d ON d.id = r.document_id "
+            "LEFT JOIN revision_words w ON w.revision_id = r.id"):
         if hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() != digest:
             problems.append(Problem("text checksums",
                                     f"revision {number} of {doc!r} does not match its sha256"))
+        if (starts, ends) != word_offsets(text):
+            problems.append(Problem("word index", f"revision {number} of {doc!r} has a missing "
+                                    "or wrong word index (word counts in stats would be off)"))
     return problems

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlite_utils
-
 from qcode.errors import StoreError
-from qcode.store.connection import transaction
+from qcode.store.connection import Database, transaction
 
 
-def m001_initial(db: sqlite_utils.Database) -> None:
+def m001_initial(db: Database) -> None:
     """The schema for the whole product (documents to suggestions and the change log)."""
     for statement in _SCHEMA_001.split(";\n"):
         if statement.strip():
@@ -212,14 +210,28 @@ CREATE TRIGGER changes_append_only_delete BEFORE DELETE ON changes
 BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END;
 """
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [m001_initial]
+def m002_analysis_indexes(db: Database) -> None:
+    """What the analysis commands need to stay fast on large projects: a word index per
+    revision (see qcode.store.words) and segments by position."""
+    from qcode.store.words import store_words
+
+    # covering: the speaker of every turn in position order, from the index alone
+    db.execute("CREATE INDEX segments_position ON segments(kind, revision_id, start, speaker_id)")
+    db.execute("CREATE TABLE revision_words (revision_id INTEGER PRIMARY KEY REFERENCES "
+               "revisions(id) ON DELETE CASCADE, length INTEGER NOT NULL, starts BLOB NOT NULL, "
+               "ends BLOB NOT NULL)")
+    for revision_id, text in db.execute("SELECT id, text FROM revisions").fetchall():
+        store_words(db, revision_id, text)
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
+MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_analysis_indexes]
+
+
+def schema_version(db: Database) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(db: sqlite_utils.Database) -> list[str]:
+def migrate(db: Database) -> list[str]:
     """Apply pending migrations; returns the names applied (empty if up to date)."""
     applied = []
     if schema_version(db) > len(MIGRATIONS):

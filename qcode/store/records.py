@@ -6,14 +6,14 @@ import datetime as dt
 import json
 from typing import Any
 
-import sqlite_utils
+from qcode.store.connection import Database
 
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def coder_id(db: sqlite_utils.Database, name: str) -> int:
+def coder_id(db: Database, name: str) -> int:
     """The id of coder *name*, created if new (call inside a transaction)."""
     row = db.execute("SELECT id FROM coders WHERE name = ?", [name]).fetchone()
     if row:
@@ -22,7 +22,7 @@ def coder_id(db: sqlite_utils.Database, name: str) -> int:
                       [name, now()]).lastrowid
 
 
-def log_change(db: sqlite_utils.Database, action: str, entity: str, entity_id: int | None,
+def log_change(db: Database, action: str, entity: str, entity_id: int | None,
                *, coder: int | None = None, before: Any = None, after: Any = None,
                batch: str | None = None) -> None:
     """Append one entry to the change log (call inside the transaction of the change)."""
