@@ -2,45 +2,64 @@
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from collections import Counter, defaultdict
+from collections import Counter
 from itertools import combinations
 
-from qcode.analysis.scope import Scope, excerpts
+from qcode.analysis.scope import Scope
 from qcode.errors import QcodeError
 
 UNITS = ("segment", "turn", "document")
 
 
-def _unit_spans(db, revision: int, kind: str) -> list[tuple[int, int]]:
-    return db.execute("SELECT start, \"end\" FROM segments WHERE revision_id = ? AND kind = ? "
-                      "ORDER BY start", [revision, kind]).fetchall()
-
-
 def cooccurrence(db, scope: Scope, *, unit: str = "segment"):
     """(codes, counts, pairs): counts[code] = units with it; pairs[(a, b)] = (units with
-    both, an example unit as (revision, start, end))."""
+    both, an example unit as (revision, start, end), or ("doc", id) for documents)."""
+    import numpy as np
+
+    from qcode.analysis.frame import CodingFrame
+
     if unit not in UNITS:
         raise QcodeError(f"--unit is one of {', '.join(UNITS)}")
-    found = excerpts(db, scope, with_text=False)
-    units: dict[tuple, set[str]] = defaultdict(set)
-    spans_of: dict[int, tuple[list, list[int], list[int]]] = {}  # revision -> spans, starts, ends
-    for e in found:
-        if unit == "document":
-            units[("doc", e.document_id)].add(e.code)
-            continue
-        if e.revision_id not in spans_of:
-            spans = _unit_spans(db, e.revision_id, "sentence" if unit == "segment" else "turn")
-            spans_of[e.revision_id] = (spans, [s for s, _ in spans], [t for _, t in spans])
-        spans, starts, ends = spans_of[e.revision_id]
-        for i in range(bisect_right(ends, e.start), bisect_left(starts, e.end)):
-            units[(e.revision_id, *spans[i])].add(e.code)
+    frame = CodingFrame.load(db, scope)
+    paths = dict(db.execute("SELECT id, path FROM codes").fetchall())
+    if unit == "document":
+        unit_of, codes_of = frame.document, frame.code
+        keys = None
+    else:
+        kind = "sentence" if unit == "segment" else "turn"
+        spans = np.array(db.execute(
+            "SELECT revision_id * 4294967296 + start, revision_id * 4294967296 + \"end\" "
+            "FROM segments WHERE kind = ? ORDER BY revision_id, start", [kind]).fetchall(),
+            dtype=np.int64).reshape(-1, 2)
+        shift = np.int64(1) << 32
+        a, b = frame.revision * shift + frame.start, frame.revision * shift + frame.end
+        # the units a coding overlaps: those ending after its start and starting before its end
+        first = np.searchsorted(spans[:, 1], a, "right")
+        last = np.searchsorted(spans[:, 0], b, "left")
+        width = np.maximum(last - first, 0)
+        unit_of = np.repeat(first, width) + (np.arange(width.sum())
+                                             - np.repeat(np.cumsum(width) - width, width))
+        codes_of = np.repeat(frame.code, width)
+        keys = spans
+    base = int(codes_of.max()) + 1 if len(codes_of) else 1
+    packed = np.unique(unit_of * base + codes_of)  # each (unit, code) once, sorted by unit
+    units, codes = np.divmod(packed, base)
     counts: Counter = Counter()
+    for code_id, n in zip(*np.unique(codes, return_counts=True), strict=True):
+        counts[paths[int(code_id)]] = int(n)
     pairs: dict[tuple[str, str], list] = {}
-    for key, codes in units.items():
-        counts.update(codes)
-        for a, b in combinations(sorted(codes), 2):
-            entry = pairs.setdefault((a, b), [0, key])
+    starts = np.flatnonzero(np.diff(units, prepend=-1))
+    sizes = np.diff(np.append(starts, len(units)))
+    for first, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
+        where = int(units[first])
+        if keys is None:
+            key: tuple = ("doc", where)
+        else:
+            key = (int(keys[where, 0] >> 32), int(keys[where, 0] & 0xFFFFFFFF),
+                   int(keys[where, 1] & 0xFFFFFFFF))
+        together = sorted(paths[c] for c in codes[first:first + size].tolist())
+        for x, y in combinations(together, 2):
+            entry = pairs.setdefault((x, y), [0, key])
             entry[0] += 1
     return sorted(counts), counts, {k: (v[0], v[1]) for k, v in pairs.items()}
 

@@ -216,7 +216,8 @@ def m002_analysis_indexes(db: Database) -> None:
     from qcode.store.words import store_words
 
     # covering: the speaker of every turn in position order, from the index alone
-    db.execute("CREATE INDEX segments_position ON segments(kind, revision_id, start, speaker_id)")
+    db.execute("CREATE INDEX segments_position ON segments(kind, revision_id, start, \"end\", "
+               "speaker_id)")
     db.execute("CREATE TABLE revision_words (revision_id INTEGER PRIMARY KEY REFERENCES "
                "revisions(id) ON DELETE CASCADE, length INTEGER NOT NULL, starts BLOB NOT NULL, "
                "ends BLOB NOT NULL)")
