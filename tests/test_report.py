@@ -76,3 +76,14 @@ def test_report_renders_in_headless_chromium_without_console_errors(reported, tm
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Excerpts per code" in result.stdout
     assert "CONSOLE" not in result.stderr and "Uncaught" not in result.stderr
+
+
+def test_report_shows_the_first_excerpts_of_a_code_and_counts_the_rest(reported, project):
+    from qcode.export.report import build_report
+
+    html = build_report(project, max_excerpts=3)
+    # 'appeals' has 10 codings: three are quoted, seven are counted
+    section = html.split("Excerpts per code", 1)[1]
+    appeals = section.split("appeals", 1)[1].split("<h3>", 1)[0]
+    assert "(10)" in appeals and appeals.count("<blockquote>") == 3
+    assert "…and 7 more" in appeals

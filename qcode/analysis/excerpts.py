@@ -7,8 +7,8 @@ from bisect import bisect_left, bisect_right
 from qcode.analysis.scope import Scope, excerpts, with_attributes
 
 
-def excerpt_rows(db, scope: Scope, *, context: int = 0) -> list[dict]:
-    found = excerpts(db, scope)
+def excerpt_rows(db, scope: Scope, *, context: int = 0, limit: int | None = None) -> list[dict]:
+    found = excerpts(db, scope, limit=limit)
     attributes = with_attributes(db, found)
     sentences: dict[int, tuple[list, str]] = {}
     rows = []

@@ -64,9 +64,8 @@ def _document_clause(db, scope: Scope) -> tuple[str, list]:
     return (" WHERE " + " AND ".join(parts) if parts else ""), params
 
 
-def excerpts(db, scope: Scope, *, with_text: bool = True) -> list[Excerpt]:
-    """The codings in scope with (unless *with_text* is false) their text, speaker and
-    sentence number; counting needs none of those and skips reading the transcripts."""
+def _codings_in_scope(db, scope: Scope) -> tuple[str, list]:
+    """FROM … WHERE … over codings ``c``, documents ``d``, codes ``g``, coders ``k``."""
     from qcode.coding import coding_clauses
 
     where, params = _document_clause(db, scope)
@@ -74,14 +73,29 @@ def excerpts(db, scope: Scope, *, with_text: bool = True) -> list[Excerpt]:
     more, values = coding_clauses(db, code=scope.code, children=scope.children,
                                   coders=scope.coders, origin=scope.origin)
     clauses += more
-    params += values
+    return ("FROM codings c JOIN documents d ON d.id = c.document_id "
+            "JOIN codes g ON g.id = c.code_id JOIN coders k ON k.id = c.coder_id"
+            + (" WHERE " + " AND ".join(clauses) if clauses else "")), params + values
+
+
+def count_excerpts(db, scope: Scope) -> int:
+    """How many codings are in scope."""
+    sql, params = _codings_in_scope(db, scope)
+    return db.execute("SELECT count(*) " + sql, params).fetchone()[0]
+
+
+def excerpts(db, scope: Scope, *, with_text: bool = True,
+             limit: int | None = None) -> list[Excerpt]:
+    """The codings in scope (the first *limit* of them, in document order) with (unless
+    *with_text* is false) their text, speaker and sentence number."""
+    sql, params = _codings_in_scope(db, scope)
     rows = db.execute(
         "SELECT c.id, d.id, d.name, c.revision_id, c.start, c.\"end\", c.code_id, g.path, "
         "k.name, c.origin, c.created, (SELECT group_concat(m.text, ' | ') FROM memos m "
-        "WHERE m.coding_id = c.id) FROM codings c JOIN documents d ON d.id = c.document_id "
-        "JOIN codes g ON g.id = c.code_id JOIN coders k ON k.id = c.coder_id"
-        + (" WHERE " + " AND ".join(clauses) if clauses else "")
-        + " ORDER BY d.name, c.start, c.\"end\", g.path, c.id", params).fetchall()
+        "WHERE m.coding_id = c.id) " + sql
+        + " ORDER BY d.name, c.start, c.\"end\", g.path, c.id"
+        + (" LIMIT ?" if limit is not None else ""),
+        params + ([limit] if limit is not None else [])).fetchall()
     found = [Excerpt(*row) for row in rows]
     if with_text:
         _attach_text(db, found)

@@ -98,6 +98,7 @@ def build_report(project, *, by: str | None = None, max_excerpts: int = 100) -> 
     from qcode.analysis.agreement import agreement
     from qcode.analysis.cooccurrence import cooccurrence
     from qcode.analysis.excerpts import excerpt_rows
+    from qcode.analysis.scope import count_excerpts
     from qcode.analysis.frequencies import stats
 
     db = project.db
@@ -158,17 +159,19 @@ def build_report(project, *, by: str | None = None, max_excerpts: int = 100) -> 
             html.append(f"<p>{escape(str(exc))}.</p>")
     html.append("<h2>Excerpts per code</h2>")
     for code in codes:
-        rows = excerpt_rows(db, Scope(code=code["path"]))
+        scope = Scope(code=code["path"])
+        rows = excerpt_rows(db, scope, limit=max_excerpts)
         if not rows:
             continue
-        html.append(f"<h3>{escape(code['path'])} <span class=\"meta\">({len(rows)})</span></h3>")
-        for row in rows[:max_excerpts]:
+        total = count_excerpts(db, scope)
+        html.append(f"<h3>{escape(code['path'])} <span class=\"meta\">({total})</span></h3>")
+        for row in rows:
             who = " · ".join(escape(str(x)) for x in (row["document"], row["speaker"],
                                                        row["coder"]) if x)
             html.append(f"<blockquote>{escape(row['text'])}<div class=\"who\">{who}</div>"
                         "</blockquote>")
-        if len(rows) > max_excerpts:
-            html.append(f"<p class=\"meta\">…and {len(rows) - max_excerpts} more "
+        if total > len(rows):
+            html.append(f"<p class=\"meta\">…and {total - len(rows)} more "
                         f"(see <code>qcode excerpts --code {escape(code['path'])}</code>).</p>")
     html.append("</body></html>")
     return "\n".join(html)
