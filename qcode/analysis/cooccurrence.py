@@ -29,7 +29,8 @@ def cooccurrence(db, scope: Scope, *, unit: str = "segment"):
         kind = "sentence" if unit == "segment" else "turn"
         spans = np.array(db.execute(
             "SELECT revision_id * 4294967296 + start, revision_id * 4294967296 + \"end\" "
-            "FROM segments WHERE kind = ? ORDER BY revision_id, start", [kind]).fetchall(),
+            "FROM segments WHERE kind = ? AND revision_id IN (SELECT value FROM json_each(?)) "
+            "ORDER BY revision_id, start", [kind, frame.revisions_json]).fetchall(),
             dtype=np.int64).reshape(-1, 2)
         shift = np.int64(1) << 32
         a, b = frame.revision * shift + frame.start, frame.revision * shift + frame.end
