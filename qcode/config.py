@@ -1,11 +1,16 @@
-"""qcode.yaml: the per-project settings, validated with pydantic."""
+"""qcode.yaml: the per-project settings.
+
+Checked by hand rather than with pydantic: every command reads this file, and importing
+pydantic and building the models cost ~0.1 s of each command's start (the codebook,
+read by fewer commands, keeps its pydantic models)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import Any
 
 from qcode.errors import ProjectError
 from qcode.safeyaml import load_file
@@ -13,52 +18,122 @@ from qcode.safeyaml import load_file
 CONFIG_NAME = "qcode.yaml"
 
 
-class NlpSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    model: str | None = Field(None, description="an installed spaCy package or a model folder")
-    fuzzy_threshold: int = Field(88, ge=50, le=100)
+class SettingError(ValueError):
+    """A setting that is not valid; *where* is its key path in qcode.yaml."""
+
+    def __init__(self, where: tuple, message: str) -> None:
+        super().__init__(f"{'.'.join(map(str, where))}: {message}")
+        self.where, self.message = where, message
 
 
-class ImportSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    speaker_pattern: str | None = Field(
-        None, description="regex with a named group 'speaker' matched at the start of a line")
-    max_file_mb: int = Field(16, ge=1, le=1024)
-
-    @field_validator("speaker_pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        try:
-            compiled = re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a valid regular expression: {exc}") from None
-        if "speaker" not in compiled.groupindex:
-            raise ValueError("needs a named group (?P<speaker>...)")
-        return value
+@dataclass
+class NlpSettings:
+    model: str | None = None  # an installed spaCy package or a model folder
+    fuzzy_threshold: int = 88
 
 
-class ProjectConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+@dataclass
+class ImportSettings:
+    speaker_pattern: str | None = None  # regex, named group 'speaker', at line starts
+    max_file_mb: int = 16
+
+
+@dataclass
+class ProjectConfig:
     name: str
-    language: str = Field("en", pattern=r"^[a-z]{2,3}$")
+    language: str = "en"
     codebook: str = "codebook.yaml"
     coder: str | None = None
-    nlp: NlpSettings = NlpSettings()
-    import_: ImportSettings = Field(ImportSettings(), alias="import")
+    nlp: NlpSettings = field(default_factory=NlpSettings)
+    import_: ImportSettings = field(default_factory=ImportSettings)
+
+    def __post_init__(self) -> None:
+        parse_config({"name": self.name, "language": self.language,
+                      "codebook": self.codebook, "coder": self.coder})
+
+
+Check = Callable[[Any, tuple], Any]
+
+
+def _text(*, optional: bool = False, pattern: str | None = None, hint: str = "") -> Check:
+    def check(value: Any, where: tuple) -> Any:
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value:
+            raise SettingError(where, "must be a non-empty text" + (" or null" if optional
+                                                                     else ""))
+        if pattern and not re.fullmatch(pattern, value):
+            raise SettingError(where, f"{value!r} is not {hint}")
+        return value
+    return check
+
+
+def _integer(low: int, high: int) -> Check:
+    def check(value: Any, where: tuple) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise SettingError(where, f"must be a whole number from {low} to {high}")
+        return value
+    return check
+
+
+def _speaker_pattern(value: Any, where: tuple) -> str | None:
+    value = _text(optional=True)(value, where)
+    if value is None:
+        return None
+    try:
+        compiled = re.compile(value)
+    except re.error as exc:
+        raise SettingError(where, f"not a valid regular expression: {exc}") from None
+    if "speaker" not in compiled.groupindex:
+        raise SettingError(where, "needs a named group (?P<speaker>...)")
+    return value
+
+
+def _section(fields: dict[str, Check], build: Callable[..., Any]) -> Check:
+    def check(value: Any, where: tuple) -> Any:
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise SettingError(where, "must be a mapping of settings")
+        for key in value:
+            if key not in fields:
+                raise SettingError((*where, key), "unknown setting; expected one of "
+                                   + ", ".join(fields))
+        return build(**{k: fields[k](value[k], (*where, k))
+                        for k in fields if k in value})
+    return check
+
+
+_NLP = _section({"model": _text(optional=True), "fuzzy_threshold": _integer(50, 100)},
+                NlpSettings)
+_IMPORT = _section({"speaker_pattern": _speaker_pattern, "max_file_mb": _integer(1, 1024)},
+                   ImportSettings)
+_FIELDS: dict[str, Check] = {
+    "name": _text(), "language": _text(pattern=r"[a-z]{2,3}", hint="an ISO 639 code like en"),
+    "codebook": _text(), "coder": _text(optional=True), "nlp": _NLP, "import": _IMPORT}
+
+
+def parse_config(data: Any) -> dict[str, Any]:
+    """The checked settings of *data* (the YAML mapping) as keyword arguments of
+    ProjectConfig; raises SettingError."""
+    if not isinstance(data, dict):
+        raise SettingError((), "qcode.yaml must be a mapping of settings")
+    if "name" not in data:
+        raise SettingError(("name",), "is required")
+    for key in data:
+        if key not in _FIELDS:
+            raise SettingError((key,), "unknown setting; expected one of " + ", ".join(_FIELDS))
+    return {("import_" if k == "import" else k): check(data[k], (k,))
+            for k, check in _FIELDS.items() if k in data}
 
 
 def load_config(path: Path) -> ProjectConfig:
     doc = load_file(path)
     try:
-        return ProjectConfig.model_validate(doc.data or {})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"])
-        line = doc.line_of(err["loc"])
-        raise ProjectError(f"{path}:{line}: {where}: {err['msg']}" if line else
-                           f"{path}: {where}: {err['msg']}") from None
+        return ProjectConfig(**parse_config(doc.data or {}))
+    except SettingError as exc:
+        line = doc.line_of(exc.where) if exc.where else None
+        raise ProjectError(f"{path}:{line}: {exc}" if line else f"{path}: {exc}") from None
 
 
 def render_config(config: ProjectConfig) -> str:
