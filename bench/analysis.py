@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from suggest import REPO, make_corpus  # noqa: E402
 
 COMMANDS = {
+    "(start-up)": ["path"],  # the floor under every command: imports and the CLI
     "excerpts": ["excerpts", "--code", "trust", "--children", "--where", "role=activist",
                  "-f", "jsonl"],
     "stats": ["stats", "--by", "role", "-f", "csv"],
@@ -110,7 +111,7 @@ def main() -> None:
                     continue
                 times.append(time.perf_counter() - start)
             median, target = statistics.median(times), TARGET.get(name, 0.5)
-            print(f"{name:9} median {median:6.2f} s   target {target:.1f} s   "
+            print(f"{name:10} median {median:6.2f} s   target {target:.1f} s   "
                   f"{median / target:5.2f} x target")
     finally:
         if not args.keep:

@@ -181,3 +181,35 @@ def test_words_coded_are_the_words_of_the_union_of_spans(coded, spans):
     expected = sum(len(text[a:b].split()) for a, b in merged)
     frame = CodingFrame(db, rows)
     assert frame.words(numpy.ones(len(rows), dtype=bool)) == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.text("aб. \n\t\u3000\u00a0\x1c", max_size=40),
+                          st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)),
+                                   max_size=5)), min_size=1, max_size=3))
+def test_word_bitmaps_count_what_str_split_counts(revisions):
+    """Across several revisions laid end to end, with Unicode whitespace and spans at the
+    very start and end of a text: the word bitmap counts the words of the merged spans."""
+    import sqlite3
+
+    from qcode.analysis.frame import CodingFrame
+    from qcode.store.words import store_words
+
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE revision_words (revision_id INTEGER PRIMARY KEY, length, nonspace)")
+    rows, expected = [], 0
+    for revision, (text, spans) in enumerate(revisions, 1):
+        store_words(db, revision, text)
+        spans = [(min(a, b, len(text)), min(max(a, b), len(text))) for a, b in spans]
+        spans = [(a, b) for a, b in spans if a < b]  # codings are never empty
+        rows += [(1, revision, a, b, 1, 1) for a, b in spans]
+        merged: list[list[int]] = []
+        for a, b in sorted(spans):
+            if merged and a <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        expected += sum(len(text[a:b].split()) for a, b in merged)
+    if rows:
+        frame = CodingFrame(db, rows)
+        assert frame.words(numpy.ones(len(rows), dtype=bool)) == expected

@@ -16,15 +16,17 @@ def test_doctor_finds_broken_offsets_and_checksums(project):
     db.execute("UPDATE revisions SET text = substr(text, 1, 100)")
     db.execute("PRAGMA foreign_keys = OFF")
     db.execute("UPDATE segments SET speaker_id = 999 WHERE id = 1")
+    db.execute("UPDATE segments SET \"end\" = \"end\" - 1 WHERE kind = 'sentence' AND number = 2")
+    db.execute("UPDATE segments SET speaker_id = NULL WHERE kind = 'turn' AND number = 2")
     found = {p.check for p in check(db)}
-    assert {"segment offsets", "text checksums", "foreign keys", "word index"} <= found
+    assert {"segment offsets", "text checksums", "foreign keys", "word index",
+            "sentence index", "turn index"} <= found
 
 
-def test_migration_2_indexes_the_words_of_existing_revisions(tmp_path):
+def test_migrations_index_the_words_of_revisions_written_by_schema_1(tmp_path):
     """A project written by schema 1 gets its word index when it is next opened."""
     from qcode.store import connect, migrate
     from qcode.store.migrations import MIGRATIONS, m001_initial
-    from qcode.store.words import word_offsets
 
     db = connect(tmp_path / "old.db")
     m001_initial(db)
@@ -33,6 +35,30 @@ def test_migration_2_indexes_the_words_of_existing_revisions(tmp_path):
     db.execute("INSERT INTO revisions (document_id, number, text, sha256, created) "
                "VALUES (1, 1, 'Мы  не верим\nчиновникам.', 'x', 'now')")
     assert migrate(db) == [m.__name__ for m in MIGRATIONS[1:]]
-    starts, ends = db.execute("SELECT starts, ends FROM revision_words").fetchone()
-    assert (starts, ends) == word_offsets("Мы  не верим\nчиновникам.")
-    assert len(starts) == 4 * 4  # four words, as str.split sees them
+    length, nonspace = db.execute("SELECT length, nonspace FROM revision_words").fetchone()
+    assert length == 24
+    # Мы··не·верим↵чиновникам. -> bits 11 00 11 0 11111 0 11111111111, then a clear byte
+    assert nonspace == bytes([0b10110011, 0b11101111, 0b11111111, 0])
+
+
+def test_migration_3_indexes_the_sentences_and_turns_of_existing_revisions(project):
+    """A project written by schema 2 gets its segment indexes when it is next opened."""
+    from qcode.store import migrate
+    from qcode.store.migrations import MIGRATIONS
+
+    import_paths(project.db, [SAMPLE / "a01-housing-perm.md"], ImportOptions())
+    db = project.db
+    expected = db.execute("SELECT starts, ends FROM revision_sentences").fetchone()
+    turns = db.execute("SELECT starts, ends, speakers FROM revision_turns").fetchone()
+    db.execute("DROP TABLE revision_sentences")
+    db.execute("DROP TABLE revision_turns")
+    db.execute("DROP TABLE revision_words")  # schema 2's word index had other columns
+    db.execute("CREATE TABLE revision_words (revision_id INTEGER PRIMARY KEY, length INTEGER, "
+               "starts BLOB, ends BLOB)")
+    db.execute("PRAGMA user_version = 2")
+    assert migrate(db) == [m.__name__ for m in MIGRATIONS[2:]]
+    assert db.execute("SELECT starts, ends FROM revision_sentences").fetchone() == expected
+    assert db.execute("SELECT starts, ends, speakers FROM revision_turns").fetchone() == turns
+    assert len(expected[0]) == 4 * db.execute(
+        "SELECT count(*) FROM segments WHERE kind = 'sentence'").fetchone()[0]
+    assert check(db) == []

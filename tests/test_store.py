@@ -9,7 +9,9 @@ from qcode.store import MIGRATIONS, connect, migrate, schema_version, transactio
 EXPECTED_TABLES = {
     "documents": ["id", "name", "source_path", "format", "language", "created"],
     "revisions": ["id", "document_id", "number", "text", "sha256", "encoding", "note", "created"],
-    "revision_words": ["revision_id", "length", "starts", "ends"],
+    "revision_words": ["revision_id", "length", "nonspace"],
+    "revision_sentences": ["revision_id", "starts", "ends"],
+    "revision_turns": ["revision_id", "starts", "ends", "speakers"],
     "speakers": ["id", "name"],
     "segments": ["id", "revision_id", "kind", "number", "start", "end", "speaker_id", "turn_id",
                  "time_start", "time_end"],

@@ -26,12 +26,8 @@ def cooccurrence(db, scope: Scope, *, unit: str = "segment"):
         unit_of, codes_of = frame.document, frame.code
         keys = None
     else:
-        kind = "sentence" if unit == "segment" else "turn"
-        spans = np.array(db.execute(
-            "SELECT revision_id * 4294967296 + start, revision_id * 4294967296 + \"end\" "
-            "FROM segments WHERE kind = ? AND revision_id IN (SELECT value FROM json_each(?)) "
-            "ORDER BY revision_id, start", [kind, frame.revisions_json]).fetchall(),
-            dtype=np.int64).reshape(-1, 2)
+        starts, ends, _ = frame.sentences if unit == "segment" else frame.turns
+        spans = np.stack([starts, ends], axis=1)
         shift = np.int64(1) << 32
         a, b = frame.revision * shift + frame.start, frame.revision * shift + frame.end
         # the units a coding overlaps: those ending after its start and starting before its end

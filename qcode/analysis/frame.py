@@ -2,8 +2,8 @@
 cooccur).
 
 Counting 90,000 codings one Python object at a time, and reading every transcript to
-count coded words, took seconds; here one query fills integer columns, speakers come
-from the turn table and words from the word index (qcode.store.words), so no
+count coded words, took seconds; here one query fills integer columns, and speakers,
+sentences and words come from the per-revision indexes (qcode.store.words), so no
 transcript is read.
 """
 
@@ -15,9 +15,11 @@ from functools import cached_property
 import numpy as np
 
 from qcode.analysis.scope import Scope, codings_in_scope
+from qcode.store.words import sentence_rows, turn_rows
 
 COLUMNS = ("document", "revision", "start", "end", "code", "coder")
 _SHIFT = np.int64(1) << 32  # revision and offset in one sortable key
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
 class CodingFrame:
@@ -83,51 +85,48 @@ class CodingFrame:
         out = np.full(len(self), -1, dtype=np.int64)
         if not len(self):
             return out
-        # two columns, the key packed in SQL: half the Python objects of three
-        turns = np.array(self.db.execute(
-            "SELECT revision_id * 4294967296 + start, coalesce(speaker_id, -1) FROM segments "
-            "WHERE kind = 'turn' AND revision_id IN (SELECT value FROM json_each(?)) "
-            "ORDER BY revision_id, start", [self.revisions_json]).fetchall(),
-            dtype=np.int64).reshape(-1, 2)
+        turns, _, speakers = self.turns
         if not len(turns):
             return out
         keys = self.revision * _SHIFT + self.start
-        index = np.searchsorted(turns[:, 0], keys, "right") - 1
+        index = np.searchsorted(turns, keys, "right") - 1
         valid = index >= 0
-        valid[valid] = (turns[index[valid], 0] // _SHIFT) == self.revision[valid]
-        out[valid] = turns[index[valid], 1]
+        valid[valid] = (turns[index[valid]] // _SHIFT) == self.revision[valid]
+        out[valid] = speakers[index[valid]]
         return out
 
     @cached_property
-    def _words(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(per coding, its revision's base offset; word starts; word ends) with all the
-        revisions laid end to end, one character apart, so their spans never touch."""
-        unique, inverse = np.unique(self.revision, return_inverse=True)
+    def _positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Codings in position order, with their global start and end (the revisions'
+        word bitmaps laid end to end), the number of words ending at or before the start,
+        and of words starting before the end."""
         rows = self.db.execute(
-            "SELECT revision_id, length, starts, ends FROM revision_words WHERE revision_id IN "
+            "SELECT revision_id, nonspace FROM revision_words WHERE revision_id IN "
             "(SELECT value FROM json_each(?)) ORDER BY revision_id",
             [self.revisions_json]).fetchall()
-        lengths = np.array([row[1] + 1 for row in rows], dtype=np.int64)
-        bases = np.concatenate([[0], np.cumsum(lengths)[:-1]]) if rows else lengths
-        base = dict(zip((row[0] for row in rows), bases.tolist(), strict=True))
-        offsets = np.array([base.get(int(r), 0) for r in unique], dtype=np.int64)[inverse]
-        if not rows:
-            return offsets, np.zeros(0, np.int64), np.zeros(0, np.int64)
-        counts = [len(row[2]) // 4 for row in rows]
-        shift = np.repeat(bases, counts)
-        starts = np.frombuffer(b"".join(row[2] for row in rows), dtype="<u4") + shift
-        ends = np.frombuffer(b"".join(row[3] for row in rows), dtype="<u4") + shift
-        return offsets, starts, ends
+        # a clear byte first: a revision without an index maps there, with no words
+        nonspace = np.frombuffer(b"\0" + b"".join(row[1] for row in rows), dtype=np.uint8)
+        sizes = np.array([len(row[1]) for row in rows], dtype=np.int64)
+        first_byte = np.zeros(int(self.revision.max(initial=0)) + 1, dtype=np.int64)
+        first_byte[[row[0] for row in rows]] = np.cumsum(sizes) - sizes + 1
+        base = first_byte[self.revision] * 8
+        a, b = self.start + base, self.end + base
+        a[base == 0] = b[base == 0] = 0
+        # bit i of *starts*: a word starts at i (i is not whitespace, i - 1 is)
+        before = (nonspace << 1) | np.concatenate([[0], nonspace[:-1] >> 7]).astype(np.uint8)
+        starts = nonspace & ~before
+        counted = np.concatenate([[0], np.cumsum(_POPCOUNT[starts], dtype=np.int64)])
 
-    @cached_property
-    def _positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Codings in position order, with their global start and end, the number of
-        words ending at or before the start, and of words starting before the end."""
-        offsets, word_starts, word_ends = self._words
-        a, b = self.start + offsets, self.end + offsets
+        def starts_before(p: np.ndarray) -> np.ndarray:
+            return counted[p >> 3] + _POPCOUNT[starts[p >> 3] & ((1 << (p & 7)) - 1)]
+
+        def inside_word(p: np.ndarray) -> np.ndarray:
+            return (nonspace[p >> 3] >> (p & 7)) & 1
+
+        # words starting before a, less the one a cuts through (a - 1 and a in one word)
+        straddled = inside_word(np.maximum(a - 1, 0)) & inside_word(a) & (a > 0)
         order = np.argsort(a, kind="stable")
-        return (order, a, b, np.searchsorted(word_ends, a, "right"),
-                np.searchsorted(word_starts, b, "left"))
+        return order, a, b, starts_before(a) - straddled, starts_before(b)
 
     def words(self, mask) -> int:
         """Words in the union of the coded spans (overlapping codings count once); a word
@@ -147,6 +146,20 @@ class CodingFrame:
                   - ended_before[chosen][firsts])
         return int(np.maximum(inside, 0).sum())
 
+    @cached_property
+    def sentences(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The sentences of the revisions in scope; see `sentence_spans`."""
+        return sentence_spans(self.db, self.revisions_json)
+
+    @cached_property
+    def turns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(starts, ends, speaker ids) of the turns of the revisions in scope, sorted;
+        starts and ends as revision id * 2**32 + offset, speaker -1 when unknown."""
+        rows = turn_rows(self.db, self.revisions_json)
+        starts, ends, counts = _offsets(rows)
+        speakers = np.frombuffer(b"".join(row[3] for row in rows), dtype="<i4").astype(np.int64)
+        return starts, ends, speakers
+
     def group_of_documents(self, value_of: dict[int, str], values: list[str],
                            missing: str) -> np.ndarray:
         """Per coding, the index in *values* of its document's value."""
@@ -157,3 +170,22 @@ class CodingFrame:
         per_document = np.array([index[value_of.get(int(d), missing)] for d in documents],
                                 dtype=np.int64)
         return per_document[inverse]
+
+
+def sentence_spans(db, revisions_json: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, numbers) of the sentences of the revisions in *revisions_json*,
+    sorted; starts and ends as revision id * 2**32 + offset. From the sentence index
+    (qcode.store.words): one row per revision instead of one per sentence."""
+    starts, ends, counts = _offsets(sentence_rows(db, revisions_json))
+    numbers = np.arange(1, len(starts) + 1) - np.repeat(np.cumsum(counts) - counts, counts)
+    return starts, ends, numbers
+
+
+def _offsets(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of (revision id, starts, ends, ...) laid end to end: global starts and ends
+    (revision id * 2**32 + offset) and the number of spans per row."""
+    counts = np.array([len(row[1]) // 4 for row in rows], dtype=np.int64)
+    base = np.repeat(np.array([row[0] for row in rows], dtype=np.int64) * _SHIFT, counts)
+    starts = np.frombuffer(b"".join(row[1] for row in rows), dtype="<u4") + base
+    ends = np.frombuffer(b"".join(row[2] for row in rows), dtype="<u4") + base
+    return starts, ends, counts

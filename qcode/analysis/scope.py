@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -105,22 +106,30 @@ def excerpts(db, scope: Scope, *, with_text: bool = True,
 
 
 def _attach_text(db, found: list[Excerpt]) -> None:
-    """Text, speaker and sentence number, one query per revision (not per excerpt)."""
-    by_revision: dict[int, list[Excerpt]] = {}
+    """Text, speaker and sentence number of each excerpt, from one query each for the
+    texts, the sentence index and the speakers."""
+    from qcode.store.words import read_sentences
+
+    revisions = json.dumps(sorted({e.revision_id for e in found}))
+    texts = dict(db.execute("SELECT id, text FROM revisions WHERE id IN "
+                            "(SELECT value FROM json_each(?))", [revisions]).fetchall())
+    sentences = read_sentences(db, revisions)
+    numbered = []
     for excerpt in found:
-        by_revision.setdefault(excerpt.revision_id, []).append(excerpt)
-    for revision, items in by_revision.items():
-        text = db.execute("SELECT text FROM revisions WHERE id = ?", [revision]).fetchone()[0]
-        sentences = db.execute(
-            "SELECT s.start, s.number, sp.name FROM segments s LEFT JOIN speakers sp ON "
-            "sp.id = s.speaker_id WHERE s.revision_id = ? AND s.kind = 'sentence' "
-            "ORDER BY s.start", [revision]).fetchall()
-        starts = [s[0] for s in sentences]
-        for excerpt in items:
-            excerpt.text = text[excerpt.start:excerpt.end]
-            i = bisect_right(starts, excerpt.start) - 1
-            if i >= 0:
-                excerpt.segment, excerpt.speaker = sentences[i][1], sentences[i][2]
+        excerpt.text = texts[excerpt.revision_id][excerpt.start:excerpt.end]
+        starts = sentences.get(excerpt.revision_id, ((), ()))[0]
+        number = bisect_right(starts, excerpt.start)  # the sentence it starts in, from 1
+        if number:
+            excerpt.segment = number
+            numbered.append((excerpt.revision_id, number))
+    # CROSS JOIN keeps json_each outside: each pair is one lookup in the segments key
+    speaker = {(r, n): name for r, n, name in db.execute(
+        "SELECT s.revision_id, s.number, sp.name FROM json_each(?) j CROSS JOIN segments s ON "
+        "s.kind = 'sentence' AND s.revision_id = json_extract(j.value, '$[0]') AND "
+        "s.number = json_extract(j.value, '$[1]') JOIN speakers sp ON sp.id = s.speaker_id",
+        [json.dumps(sorted(set(numbered)))])}
+    for excerpt in found:
+        excerpt.speaker = speaker.get((excerpt.revision_id, excerpt.segment))
 
 
 def with_attributes(db, found: list[Excerpt]) -> dict[int, dict[str, str]]:

@@ -19,7 +19,7 @@ from qcode.ingest.readers import READERS
 from qcode.ingest.segment import split_sentences
 from qcode.store import transaction
 from qcode.store.records import coder_id, log_change, now
-from qcode.store.words import store_words
+from qcode.store.words import store_segment_index, store_words
 
 
 @dataclass
@@ -151,7 +151,8 @@ def _store(db, doc, path, attributes, language, sentences, digest, who) -> int:
 
 def store_segments(db, revision_id: int, doc: ParsedDocument,
                    sentences: list[tuple[int, int, int]]) -> tuple[int, int]:
-    """Write the speakers, turns, sentences and word index of one revision; returns the
+    """Write the speakers, turns, sentences and word and sentence indexes of one revision;
+    returns the
     numbers of turns and sentences."""
     speakers = {}
     for turn in doc.turns:
@@ -159,8 +160,9 @@ def store_segments(db, revision_id: int, doc: ParsedDocument,
             db.execute("INSERT OR IGNORE INTO speakers (name) VALUES (?)", [turn.speaker])
             speakers[turn.speaker] = db.execute("SELECT id FROM speakers WHERE name = ?",
                                                 [turn.speaker]).fetchone()[0]
-    turn_ids = []
+    turn_ids, turn_index = [], []
     for number, turn in enumerate(doc.turns, 1):
+        turn_index.append((turn.start, turn.end, speakers.get(turn.speaker)))
         turn_ids.append(db.execute(
             "INSERT INTO segments (revision_id, kind, number, start, \"end\", speaker_id, "
             "time_start, time_end) VALUES (?, 'turn', ?, ?, ?, ?, ?, ?)",
@@ -176,6 +178,7 @@ def store_segments(db, revision_id: int, doc: ParsedDocument,
         "INSERT INTO segments (revision_id, kind, number, start, \"end\", speaker_id, turn_id, "
         "time_start, time_end) VALUES (?, 'sentence', ?, ?, ?, ?, ?, ?, ?)", rows)
     store_words(db, revision_id, doc.text)
+    store_segment_index(db, revision_id, [(row[2], row[3]) for row in rows], turn_index)
     return len(turn_ids), len(rows)
 
 

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from qcode.store.migrations import MIGRATIONS, schema_version
-from qcode.store.words import word_offsets
+from qcode.store.words import nonspace_bitmap, sentence_offsets, turn_offsets
 
 
 @dataclass
@@ -72,14 +72,37 @@ def check(db) -> list[Problem]:
     for name, sql, template in _SQL_CHECKS:
         for row in db.execute(sql).fetchall():
             problems.append(Problem(name, template.format(*row)))
-    for number, text, digest, doc, starts, ends in db.execute(
-            "SELECT r.number, r.text, r.sha256, d.name, w.starts, w.ends FROM revisions r "
+    for number, text, digest, doc, length, nonspace in db.execute(
+            "SELECT r.number, r.text, r.sha256, d.name, w.length, w.nonspace FROM revisions r "
             "JOIN documents d ON d.id = r.document_id "
             "LEFT JOIN revision_words w ON w.revision_id = r.id"):
         if hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest() != digest:
             problems.append(Problem("text checksums",
                                     f"revision {number} of {doc!r} does not match its sha256"))
-        if (starts, ends) != word_offsets(text):
+        if (length, nonspace) != (len(text), nonspace_bitmap(text)):
             problems.append(Problem("word index", f"revision {number} of {doc!r} has a missing "
                                     "or wrong word index (word counts in stats would be off)"))
+    problems += _segment_indexes(db)
+    return problems
+
+
+def _segment_indexes(db) -> list[Problem]:
+    spans: dict[tuple[str, int], list[tuple]] = {}
+    for kind, revision, *span in db.execute(
+            "SELECT kind, revision_id, start, \"end\", speaker_id FROM segments "
+            "ORDER BY revision_id, kind, number"):
+        spans.setdefault((kind, revision), []).append(span if kind == "turn" else span[:2])
+    problems = []
+    for revision, number, doc, s_starts, s_ends, *turns in db.execute(
+            "SELECT r.id, r.number, d.name, s.starts, s.ends, t.starts, t.ends, t.speakers "
+            "FROM revisions r JOIN documents d ON d.id = r.document_id "
+            "LEFT JOIN revision_sentences s ON s.revision_id = r.id "
+            "LEFT JOIN revision_turns t ON t.revision_id = r.id"):
+        if (s_starts, s_ends) != sentence_offsets(spans.get(("sentence", revision), [])):
+            problems.append(Problem("sentence index", f"revision {number} of {doc!r} has a "
+                                    "missing or wrong sentence index (agreement and "
+                                    "co-occurrence by sentence would be off)"))
+        if tuple(turns) != turn_offsets(spans.get(("turn", revision), [])):
+            problems.append(Problem("turn index", f"revision {number} of {doc!r} has a "
+                                    "missing or wrong turn index (speaker counts would be off)"))
     return problems
