@@ -22,6 +22,7 @@ class DemoResult:
     run: object = None
     accepted: int = 0
     report: Path | None = None
+    spreadsheet: Path | None = None
 
 
 def build_demo(directory: str | Path) -> DemoResult:
@@ -58,4 +59,10 @@ def build_demo(directory: str | Path) -> DemoResult:
 
     result.accepted = len(bulk(project.db, coder=project.coder_name(), accept_above=0.8).decided)
     result.report = write_report(project, force=True)
+    from qcode.analysis.scope import Scope
+    from qcode.export.excerpts import export_excerpts
+
+    result.spreadsheet = export_excerpts(project.db, Scope(),
+                                         project.exports_dir / "demo-excerpts.xlsx",
+                                         force=True).path
     return result

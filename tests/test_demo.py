@@ -12,6 +12,8 @@ def test_demo_builds_the_sample_project_and_is_rerunnable(runner, tmp_path):
     assert "8 interviews" in result.stderr and "17 codes" in result.stderr
     assert "Trust codes by role (% of interviews):" in result.stderr
     assert (tmp_path / "demo" / "exports" / "report.html").is_file()
+    assert (tmp_path / "demo" / "exports" / "demo-excerpts.xlsx").is_file()
+    assert "demo-excerpts.xlsx" in result.stderr
     assert "suggestions waiting for review" in result.stderr
     docs = json.loads(runner.invoke(app, ["-P", str(tmp_path / "demo"), "docs", "-f", "json"]).stdout)
     roles = sorted(d["attributes"]["role"] for d in docs)

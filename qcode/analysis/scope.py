@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 
 from qcode.documents import Filter, attributes_of, resolve_document
@@ -36,9 +36,12 @@ class Excerpt:
     origin: str
     created: str
     memo: str | None
+    run_id: int | None = None  # the suggestion run an accepted suggestion came from
     text: str = ""
     speaker: str | None = None
     segment: int | None = None
+    before: str = ""  # context sentences, when asked for
+    after: str = ""
 
 
 def documents_in_scope(db, scope: Scope) -> list[int]:
@@ -87,49 +90,56 @@ def count_excerpts(db, scope: Scope) -> int:
     return db.execute("SELECT count(*) " + sql, params).fetchone()[0]
 
 
-def excerpts(db, scope: Scope, *, with_text: bool = True,
-             limit: int | None = None) -> list[Excerpt]:
+def excerpts(db, scope: Scope, *, with_text: bool = True, limit: int | None = None,
+             context: int = 0) -> list[Excerpt]:
     """The codings in scope (the first *limit* of them, in document order) with (unless
-    *with_text* is false) their text, speaker and sentence number."""
+    *with_text* is false) their text, speaker and sentence number, and *context*
+    sentences before and after."""
     sql, params = codings_in_scope(db, scope)
     rows = db.execute(
         "SELECT c.id, d.id, d.name, c.revision_id, c.start, c.\"end\", c.code_id, g.path, "
         "k.name, c.origin, c.created, (SELECT group_concat(m.text, ' | ') FROM memos m "
-        "WHERE m.coding_id = c.id) " + sql
+        "WHERE m.coding_id = c.id), c.run_id " + sql
         + " ORDER BY d.name, c.start, c.\"end\", g.path, c.id"
         + (" LIMIT ?" if limit is not None else ""),
         params + ([limit] if limit is not None else [])).fetchall()
     found = [Excerpt(*row) for row in rows]
-    if with_text:
-        _attach_text(db, found)
+    if with_text and found:
+        _attach_text(db, found, context)
     return found
 
 
-def _attach_text(db, found: list[Excerpt]) -> None:
-    """Text, speaker and sentence number of each excerpt, from one query each for the
-    texts, the sentence index and the speakers."""
-    from qcode.store.words import read_sentences
+def _attach_text(db, found: list[Excerpt], context: int) -> None:
+    """Text, sentence number, speaker and context of each excerpt, from one query each
+    for the texts, the sentence index and the turn index (qcode.store.words)."""
+    from qcode.store.words import read_sentences, read_turns
 
     revisions = json.dumps(sorted({e.revision_id for e in found}))
     texts = dict(db.execute("SELECT id, text FROM revisions WHERE id IN "
                             "(SELECT value FROM json_each(?))", [revisions]).fetchall())
     sentences = read_sentences(db, revisions)
-    numbered = []
-    for excerpt in found:
-        excerpt.text = texts[excerpt.revision_id][excerpt.start:excerpt.end]
-        starts = sentences.get(excerpt.revision_id, ((), ()))[0]
-        number = bisect_right(starts, excerpt.start)  # the sentence it starts in, from 1
+    turns = read_turns(db, revisions)
+    names = dict(db.execute("SELECT id, name FROM speakers").fetchall())
+    for e in found:
+        text = texts[e.revision_id]
+        e.text = text[e.start:e.end]
+        starts, ends = sentences.get(e.revision_id, ((), ()))
+        number = bisect_right(starts, e.start)  # the sentence it starts in, from 1
         if number:
-            excerpt.segment = number
-            numbered.append((excerpt.revision_id, number))
-    # CROSS JOIN keeps json_each outside: each pair is one lookup in the segments key
-    speaker = {(r, n): name for r, n, name in db.execute(
-        "SELECT s.revision_id, s.number, sp.name FROM json_each(?) j CROSS JOIN segments s ON "
-        "s.kind = 'sentence' AND s.revision_id = json_extract(j.value, '$[0]') AND "
-        "s.number = json_extract(j.value, '$[1]') JOIN speakers sp ON sp.id = s.speaker_id",
-        [json.dumps(sorted(set(numbered)))])}
-    for excerpt in found:
-        excerpt.speaker = speaker.get((excerpt.revision_id, excerpt.segment))
+            e.segment = number
+            # the speaker of the sentence: of the turn its start lies in
+            turn_starts, speakers = turns.get(e.revision_id, ((), ()))
+            turn = bisect_right(turn_starts, starts[number - 1]) - 1
+            if turn >= 0:
+                e.speaker = names.get(speakers[turn])
+        if context:
+            first = bisect_right(ends, e.start)  # first sentence ending after the start
+            last = bisect_left(starts, e.end)  # first sentence starting at/after the end
+            e.before = " ".join(text[s:t] for s, t in zip(
+                starts[max(0, first - context):first], ends[max(0, first - context):first],
+                strict=True))
+            e.after = " ".join(text[s:t] for s, t in zip(
+                starts[last:last + context], ends[last:last + context], strict=True))
 
 
 def with_attributes(db, found: list[Excerpt]) -> dict[int, dict[str, str]]:

@@ -46,6 +46,7 @@ def demo(
     message(f"  {pending} suggestions waiting for review "
             f"({result.accepted} of the surest were accepted as coder 'demo')")
     message(f"  report:   {result.report}")
+    message(f"  excerpts: {result.spreadsheet}  (coded excerpts for Excel / LibreOffice)")
     message(f"Try: qcode -P {project.root} review   ·   qcode -P {project.root} code "
             f"{docs[0]['name'] if docs else 'DOC'}")
     if failed:

@@ -92,3 +92,9 @@ def turn_rows(db, revisions_json: str) -> list[tuple[int, bytes, bytes, bytes]]:
     return db.execute(
         "SELECT revision_id, starts, ends, speakers FROM revision_turns WHERE revision_id IN "
         "(SELECT value FROM json_each(?)) ORDER BY revision_id", [revisions_json]).fetchall()
+
+
+def read_turns(db, revisions_json: str) -> dict[int, tuple[array, array]]:
+    """Per revision, the starts and speaker ids (-1: none) of its turns."""
+    return {revision: (_unpack(starts), _unpack(speakers, "i"))
+            for revision, starts, _, speakers in turn_rows(db, revisions_json)}

@@ -1,0 +1,54 @@
+"""qcode export excerpts|codebook: data leaving qcode, written safely."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from qcode.cli.analysis import (ChildrenOpt, CodeOpt, CoderOpt, DocOpt, OriginOpt, WhereOpt,
+                                _scope)
+from qcode.cli.common import project_of
+from qcode.cli.output import message, warn
+
+export_app = typer.Typer(help="Write excerpts, the codebook or the project for other tools.",
+                         no_args_is_help=True)
+OutputOpt = Annotated[str | None, typer.Option("--output", "-o", help="File to write "
+                                               "(default: in the project's exports/).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing file.")]
+
+
+@export_app.command(epilog="Example: qcode export excerpts --code trust --children "
+                    "--where role=activist -o exports/trust.xlsx")
+def excerpts(ctx: typer.Context, output: OutputOpt = None,
+             fmt: Annotated[str | None, typer.Option(
+                 "--format", "-f", help="xlsx, csv or jsonl (default: from the file name, "
+                 "else xlsx).")] = None,
+             code: CodeOpt = None, children: ChildrenOpt = False,
+             where: WhereOpt = [], coder: CoderOpt = [], doc: DocOpt = None,  # noqa: B006
+             origin: OriginOpt = None,
+             context: Annotated[int, typer.Option(min=0, max=20, help="Sentences of context "
+                                                   "before and after (0: none).")] = 1,
+             raw: Annotated[bool, typer.Option("--raw", help="CSV: do not prefix cells that "
+                                               "start with = + - @ with '.")] = False,
+             force: ForceOpt = False) -> None:
+    """Coded excerpts to a spreadsheet: document, speaker, every attribute, code and its
+    description, excerpt with context, offsets, coder, origin, memo. XLSX has an All
+    sheet, one per top-level code, a Codebook and a Documents sheet."""
+    from qcode.export.excerpts import export_excerpts
+
+    project = project_of(ctx)
+    if fmt is None and output is None:
+        fmt = "xlsx"
+    path = output or project.exports_dir / f"excerpts.{fmt}"
+    result = export_excerpts(project.db, _scope(code, children, where, coder, doc, origin),
+                             path, fmt=fmt, context=context, raw=raw, force=force)
+    for note in result.warnings:
+        warn(note)
+    message(f"Wrote {result.excerpts} excerpt(s) to {result.path} "
+            "(contains interview excerpts; not encrypted)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(export_app, name="export",
+                  epilog="Example: qcode export excerpts -o exports/excerpts.xlsx")
