@@ -70,3 +70,10 @@ class NotFoundError(QcodeError):
     """A document, code or other named thing does not exist."""
 
     code = "Q150"
+
+
+class InteropError(QcodeError):
+    """A file from another program (REFI-QDA, QualCoder, Taguette) that cannot be read or
+    is unsafe to read; the message names the file and the part."""
+
+    code = "Q160"

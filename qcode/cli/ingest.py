@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qcode.cli.common import project_of
+from qcode.cli.common import DefaultCommandGroup, project_of
 from qcode.cli.output import FORMAT_HELP, Format, emit, emit_text, message, warn
 
 
@@ -136,8 +136,16 @@ def _clock(seconds: float) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
+import_app = typer.Typer(
+    cls=DefaultCommandGroup, no_args_is_help=True,
+    help="Import transcripts (the default: qcode import PATH...), a codebook, or a project "
+    "from another program.")
+
+
 def register(app: typer.Typer) -> None:
-    app.command("import", epilog="Example: qcode import interviews/ --attr role=activist "
-                "--attributes people.csv")(import_)
+    import_app.command("transcripts", epilog="Example: qcode import interviews/ --attr "
+                       "role=activist --attributes people.csv")(import_)
+    app.add_typer(import_app, name="import", epilog="Example: qcode import interviews/ "
+                  "&& qcode import codebook nvivo-codebook.qdc")
     app.command(epilog="Example: qcode docs --where role=bureaucrat --format csv")(docs)
     app.command(epilog="Example: qcode show a01 | less")(show)
