@@ -66,7 +66,55 @@ def import_codebook(ctx: typer.Context,
     message("Next: qcode codebook check && qcode codebook sync --dry-run")
 
 
+def export_project(ctx: typer.Context,
+                   output: Annotated[Path | None, typer.Argument(
+                       help="The .qdpx to write (default: exports/<project>.qdpx).")] = None,
+                   force: ForceOpt = False) -> None:
+    """Write the whole project as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA,
+    QualCoder and others: coders, codebook, transcripts, codings, attributes, memos."""
+    from qcode.interop.qdpx import export_project as run_export
+
+    project = project_of(ctx)
+    path = output or project.exports_dir / f"{project.root.name}.qdpx"
+    result = run_export(project.db, path, name=project.config.name, force=force)
+    for note in result.warnings:
+        warn(note)
+    message(f"Wrote {result.path}: {result.documents} transcript(s), {result.codes} code(s), "
+            f"{result.codings} coding(s), {result.memos} memo(s) (contains the transcripts; "
+            "not encrypted)")
+
+
+def import_project(ctx: typer.Context,
+                   file: Annotated[Path, typer.Argument(help="A REFI-QDA project (.qdpx).")],
+                   coder: Annotated[str | None, typer.Option(
+                       help="Coder for codings whose creator the file does not name.")] = None
+                   ) -> None:
+    """Import a REFI-QDA project from NVivo, ATLAS.ti, MAXQDA, QualCoder, Taguette or qcode:
+    transcripts, codes (merged into the YAML codebook), codings with their coders,
+    attributes and memos, in one transaction. Offsets are converted and checked."""
+    from qcode.interop.qdpx_import import import_project as run_import
+
+    project = project_of(ctx)
+    result = run_import(project.db, file, codebook_path=project.codebook_path,
+                        coder=project.coder_name(coder),
+                        speaker_pattern=project.config.import_.speaker_pattern,
+                        default_language=project.config.language)
+    for note in result.warnings:
+        warn(note)
+    for source in result.sources:
+        message(f"  {source.name}: {source.status}, {source.codings} coding(s), "
+                f"{source.on_boundaries:.0%} on word boundaries ({source.convention})")
+    message(f"Imported {result.path.name} ({result.origin}): {len(result.sources)} source(s), "
+            f"{len(result.codes_added)} new code(s), {result.codings} coding(s) by "
+            f"{len(result.coders) or 1} coder(s), {result.memos} memo(s); "
+            f"{result.share:.0%} of codings start and end on word boundaries")
+
+
 def register(app: typer.Typer) -> None:
+    import_app.command("project", epilog="Example: qcode import project "
+                       "nvivo-export.qdpx")(import_project)
+    export_app.command("project", epilog="Example: qcode export project "
+                       "exports/trust-study.qdpx")(export_project)
     export_app.command("codebook", epilog="Example: qcode export codebook -o "
                        "exports/codebook.qdc")(export_codebook)
     import_app.command("codebook", epilog="Example: qcode import codebook nvivo-codebook.qdc "

@@ -22,7 +22,7 @@ from qcode.codebook.model import GUID_NAMESPACE, codebook_from_text
 from qcode.errors import InteropError, QcodeError, read_utf8
 from qcode.export.files import atomic_output
 from qcode.interop.refi import (CODEBOOK_NS, CodeNode, child, code_element, guid, local,
-                                read_codes)
+                                read_codes, scrub)
 
 EXPORT_FORMATS = ("qdc", "yaml", "csv", "md")
 CSV_COLUMNS = ["path", "name", "guid", "description", "include", "exclude", "examples",
@@ -72,6 +72,7 @@ def render_qdc(nodes: list[CodeNode]) -> bytes:
     codes = SubElement(root, "Codes")
     for node in nodes:
         code_element(codes, node)
+    scrub(root)
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + tostring(root, encoding="utf-8",
                                                                    xml_declaration=False)
 
@@ -336,29 +337,12 @@ def import_codebook(source: str | Path, target: str | Path, *, merge: bool = Fal
                          "ones to it (or --output to write a new codebook file)")
     data.setdefault("name", name or source.stem)
     data["codes"] = codes
-    by_guid, by_path = _index(codes)
-    placed: dict[str, dict] = {}  # imported path -> the mapping that holds it
-    for path, node in (item for top in nodes for item in top.walk()):
-        parent_path = path.rpartition("/")[0]
-        existing = by_guid.get(node.guid) or by_path.get(path)
-        if existing is not None:
-            filled = [k for k in ("description", "color", "include", "exclude", "examples")
-                      if getattr(node, k) and not existing.get(k)]
-            for key in filled:
-                existing[key] = getattr(node, key)
-            if filled:
-                result.completed.append(path)
-            placed[path] = existing
-            continue
-        mapping = _node_mapping(node)
-        siblings = placed[parent_path].setdefault("codes", []) if parent_path else codes
-        siblings.append(mapping)
-        placed[path] = mapping
-        result.added.append(path)
+    had_codes = bool(codes)
+    result.added, _ = merge_codes(codes, nodes, result.warnings, result.completed)
     header = (f"# Codebook for qcode. Codes imported from {source.name} ({result.origin}) by "
               f"qcode {__version__};\n# format: codebooks/README.md in the qcode repository.\n")
     text = render_yaml(data, header=header)
-    if target.exists() and codes:
+    if target.exists() and had_codes:
         result.backup = target.with_name(target.name + ".bak")
         shutil.copy2(target, result.backup)
     with atomic_output(target, force=True) as f:
@@ -366,9 +350,47 @@ def import_codebook(source: str | Path, target: str | Path, *, merge: bool = Fal
     return result
 
 
-def _index(codes: list[dict]) -> tuple[dict[str, dict], dict[str, dict]]:
-    """The YAML code mappings by GUID (given, or the default qcode derives from the
-    path) and by path."""
+def merge_codes(codes: list[dict], nodes: list[CodeNode], warnings: list[str],
+                completed: list[str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """Add *nodes* to the YAML code mappings *codes* (in place): a code found by GUID,
+    then by path, stays as it is (empty fields are filled in); others are added under
+    their parents. Returns (paths added, {imported GUID: its path in *codes*})."""
+    _clean_names(nodes, warnings)
+    by_guid, by_path = _index(codes)
+    added: list[str] = []
+    path_of: dict[str, str] = {}
+    placed: dict[str, tuple[dict, str]] = {}  # imported path -> (mapping, qcode path)
+    for path, node in (item for top in nodes for item in top.walk()):
+        parent_path = path.rpartition("/")[0]
+        existing = by_guid.get(node.guid) or by_path.get(path)
+        if existing is not None:
+            filled = [k for k in ("description", "color", "include", "exclude", "examples")
+                      if getattr(node, k) and not existing[0].get(k)]
+            for key in filled:
+                existing[0][key] = getattr(node, key)
+            if filled and completed is not None:
+                completed.append(existing[1])
+            placed[path] = existing
+            path_of[node.guid] = existing[1]
+            continue
+        mapping = _node_mapping(node)
+        if parent_path:
+            holder, holder_path = placed[parent_path]
+            holder.setdefault("codes", []).append(mapping)
+            here = f"{holder_path}/{node.name}"
+        else:
+            codes.append(mapping)
+            here = node.name
+        placed[path] = (mapping, here)
+        path_of[node.guid] = here
+        added.append(here)
+    return added, path_of
+
+
+def _index(codes: list[dict]) -> tuple[dict[str, tuple[dict, str]],
+                                       dict[str, tuple[dict, str]]]:
+    """The YAML code mappings with their paths, by GUID (given, or the default qcode
+    derives from the path) and by path."""
     by_guid, by_path = {}, {}
 
     def walk(items, parent):
@@ -376,13 +398,13 @@ def _index(codes: list[dict]) -> tuple[dict[str, dict], dict[str, dict]]:
             if not isinstance(item, dict) or not item.get("name"):
                 continue
             path = f"{parent}/{item['name']}" if parent else str(item["name"])
-            by_path[path] = item
+            by_path[path] = (item, path)
             given = item.get("guid")
             try:
                 key = guid(given) if given else str(uuid.uuid5(GUID_NAMESPACE, path))
             except InteropError:
                 key = str(given)
-            by_guid[key] = item
+            by_guid[key] = (item, path)
             walk(item.get("codes") or [], path)
     walk(codes, "")
     return by_guid, by_path

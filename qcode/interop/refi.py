@@ -60,6 +60,7 @@ class CodeNode:
     examples: list[str] = field(default_factory=list)
     codable: bool = True
     children: list[CodeNode] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # GUIDs of the memos (REFI Notes) on it
 
     def walk(self, parent: str | None = None):
         """(path, node) for this code and every code below it."""
@@ -126,5 +127,26 @@ def read_codes(codes: Element, source: str) -> list[CodeNode]:
             description=definition, color=color if color and re.fullmatch(
                 r"#[0-9A-Fa-f]{6}", color) else None,
             codable=(element.get("isCodable") or "true").lower() != "false",
-            children=read_codes(element, source), **lists))
+            children=read_codes(element, source),
+            notes=[r.get("targetGUID") or "" for r in children(element, "NoteRef")], **lists))
     return out
+
+
+# what XML 1.0 cannot carry: control characters other than tab, LF, CR; lone surrogates;
+# U+FFFE and U+FFFF
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def scrub(root: Element) -> int:
+    """Replace what XML cannot carry by U+FFFD in every text and attribute of the tree;
+    returns how many values changed."""
+    changed = 0
+    for element in root.iter():
+        if element.text and _NOT_XML.search(element.text):
+            element.text = _NOT_XML.sub("\ufffd", element.text)
+            changed += 1
+        for key, value in element.attrib.items():
+            if _NOT_XML.search(value):
+                element.set(key, _NOT_XML.sub("\ufffd", value))
+                changed += 1
+    return changed

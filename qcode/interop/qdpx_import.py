@@ -1,0 +1,440 @@
+"""`qcode import project IN.qdpx`: a REFI-QDA project from NVivo (Windows and Mac),
+ATLAS.ti, MAXQDA, QualCoder, Taguette, `qc` or qcode into this project.
+
+The archive is read in memory (qcode.interop.archive), project.qde through defusedxml.
+Offsets are converted at the border (qcode.interop.offsets) and checked: the result says
+how many codings start and end on word boundaries. The codes are merged into the YAML
+codebook (as `qcode import codebook --merge` does) and everything else is written to
+the database in one transaction; the YAML file is replaced only after that commits.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qcode.errors import InputError, InteropError
+from qcode.export.files import atomic_output
+from qcode.interop import offsets
+from qcode.interop.archive import Archive
+from qcode.interop.codebook import merge_codes, render_yaml
+from qcode.interop.refi import CodeNode, child, children, guid, local, read_codes
+from qcode.store.records import now
+
+LOW_SHARE = 0.9  # warn when fewer codings than this sit on word boundaries
+VARIABLE_KINDS = {"Integer": "integer", "Float": "number", "Boolean": "boolean",
+                  "Date": "date", "DateTime": "date"}
+
+
+@dataclass
+class Selection:
+    start: int
+    end: int
+    codings: list[tuple[str, str | None, str | None, list[str]]]  # code, user, date, notes
+    user: str | None
+    created: str | None
+    notes: list[str]
+
+
+@dataclass
+class Source:
+    guid: str
+    name: str
+    raw: str  # the text as the producer had it (line breaks as shipped)
+    selections: list[Selection]
+    attributes: dict[str, tuple[str, str]] = field(default_factory=dict)  # key: (value, type)
+    notes: list[str] = field(default_factory=list)
+    created: str | None = None
+
+
+@dataclass
+class Project:
+    origin: str
+    users: dict[str, str]
+    codes: list[CodeNode]
+    sources: list[Source]
+    notes: dict[str, tuple[str, str, str | None, str | None]]  # guid: title, text, user, date
+    project_notes: list[str]
+
+
+@dataclass
+class SourceReport:
+    name: str
+    convention: str
+    codings: int
+    on_boundaries: float
+    status: str  # added | existing
+
+
+@dataclass
+class ProjectImport:
+    path: Path
+    origin: str
+    sources: list[SourceReport] = field(default_factory=list)
+    codes_added: list[str] = field(default_factory=list)
+    codings: int = 0
+    memos: int = 0
+    coders: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        total = sum(s.codings for s in self.sources)
+        return (sum(s.codings * s.on_boundaries for s in self.sources) / total) if total else 1.0
+
+
+# -- reading ----------------------------------------------------------------------------
+
+def read_project(path: str | Path) -> Project:
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
+    archive = Archive(path)
+    try:
+        if not archive.has("project.qde"):
+            raise InteropError(f"{archive.path}: no project.qde in the archive (not a REFI-QDA "
+                               "project)")
+        try:
+            root = ElementTree.fromstring(archive.read("project.qde"))
+        except DefusedXmlException as exc:
+            raise InteropError(f"{archive.path}: project.qde refused: it uses "
+                               f"{type(exc).__name__} (entities or external references)"
+                               ) from None
+        except ElementTree.ParseError as exc:
+            raise InteropError(f"{archive.path}: project.qde is not well-formed XML: {exc}"
+                               ) from None
+        if local(root.tag) != "Project":
+            raise InteropError(f"{archive.path}: project.qde has <{local(root.tag)}>, not "
+                               "<Project>")
+        where = f"{archive.path}: project.qde"
+        users = {guid(u.get("guid"), f"{where}: user: "): (u.get("name") or "").strip()
+                 for u in _all(root, "Users", "User")}
+        book = child(root, "CodeBook")
+        codes_element = child(book, "Codes") if book is not None else None
+        codes = read_codes(codes_element, where) if codes_element is not None else []
+        variables = {guid(v.get("guid"), f"{where}: variable: "):
+                     ((v.get("name") or "").strip(), v.get("typeOfVariable") or "Text")
+                     for v in _all(root, "Variables", "Variable")}
+        sources = [_source(archive, element, where, variables)
+                   for element in _all(root, "Sources", "TextSource")]
+        skipped = [local(e.tag) for e in (child(root, "Sources") or [])
+                   if local(e.tag) != "TextSource"]
+        _cases(root, sources, variables, where)
+        notes = {}
+        for note in _all(root, "Notes", "Note"):
+            text = _note_text(archive, note, where)
+            notes[guid(note.get("guid"), f"{where}: note: ")] = (
+                note.get("name") or "", text, note.get("creatingUser"),
+                note.get("creationDateTime"))
+        project_notes = [guid(r.get("targetGUID"), f"{where}: ")
+                         for r in children(root, "NoteRef")]
+        project = Project(root.get("origin") or "", users, codes, sources, notes, project_notes)
+        project.skipped = skipped  # type: ignore[attr-defined]
+        return project
+    finally:
+        archive.close()
+
+
+def _all(root, section: str, name: str) -> list:
+    holder = child(root, section)
+    return children(holder, name) if holder is not None else []
+
+
+def _source(archive: Archive, element, where: str, variables: dict) -> Source:
+    name = (element.get("name") or "").strip() or element.get("guid")
+    here = f"source {name!r}"
+    raw = None
+    content = child(element, "PlainTextContent")
+    if content is not None and content.text:
+        raw = content.text
+    elif element.get("plainTextPath"):
+        plain = element.get("plainTextPath")
+        try:
+            raw = _decode(archive.source(plain, here), f"{archive.path}: {plain}")
+        except InteropError as exc:
+            if "refused" in str(exc) or not element.get("richTextPath"):
+                raise
+    if raw is None and element.get("richTextPath"):
+        raw = _docx_text(archive.source(element.get("richTextPath"), here),
+                         f"{archive.path}: {element.get('richTextPath')}")
+    if raw is None:
+        raise InteropError(f"{where}: {here} has no text (no PlainTextContent, "
+                           "plainTextPath or .docx)")
+    source = Source(guid(element.get("guid"), f"{where}: {here}: "), name, raw,
+                    [], created=element.get("creationDateTime"))
+    for selection in children(element, "PlainTextSelection"):
+        try:
+            start = int(selection.get("startPosition"))
+            end = int(selection.get("endPosition"))
+        except (TypeError, ValueError):
+            raise InteropError(f"{where}: {here}: selection {selection.get('guid')!r} has no "
+                               "whole-number startPosition/endPosition") from None
+        codings = []
+        for coding in children(selection, "Coding"):
+            ref = child(coding, "CodeRef")
+            if ref is None:
+                continue
+            codings.append((guid(ref.get("targetGUID"), f"{where}: {here}: "),
+                            coding.get("creatingUser"), coding.get("creationDateTime"),
+                            [r.get("targetGUID") for r in children(coding, "NoteRef")]))
+        source.selections.append(Selection(
+            min(start, end), max(start, end), codings, selection.get("creatingUser"),
+            selection.get("creationDateTime"),
+            [r.get("targetGUID") for r in children(selection, "NoteRef")]))
+    source.notes = [r.get("targetGUID") for r in children(element, "NoteRef")]
+    source.attributes.update(_values(element, variables))
+    return source
+
+
+def _values(element, variables: dict) -> dict[str, tuple[str, str]]:
+    out = {}
+    for value in children(element, "VariableValue"):
+        ref = child(value, "VariableRef")
+        if ref is None:
+            continue
+        try:
+            name, kind = variables.get(guid(ref.get("targetGUID")), ("", "Text"))
+        except InteropError:
+            continue
+        data = [c for c in value if local(c.tag) != "VariableRef"]
+        if name and data and data[0].text is not None:
+            out[name] = (data[0].text.strip(), VARIABLE_KINDS.get(kind, "text"))
+    return out
+
+
+def _cases(root, sources: list[Source], variables: dict, where: str) -> None:
+    """A Case's variable values become attributes of the sources it refers to (or of the
+    source of the same name)."""
+    by_guid = {s.guid: s for s in sources}
+    by_name = {s.name: s for s in sources}
+    for case in _all(root, "Cases", "Case"):
+        values = _values(case, variables)
+        targets = []
+        for ref in children(case, "SourceRef"):
+            try:
+                found = by_guid.get(guid(ref.get("targetGUID")))
+            except InteropError:
+                found = None
+            if found:
+                targets.append(found)
+        if not targets and case.get("name") in by_name:
+            targets = [by_name[case.get("name")]]
+        for source in targets:
+            for key, value in values.items():
+                source.attributes.setdefault(key, value)
+
+
+def _decode(data: bytes, where: str) -> str:
+    from qcode.ingest.decode import decode
+
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text, _ = decode(data, where)
+        except InputError as exc:
+            raise InteropError(str(exc)) from None
+        return text
+
+
+def _docx_text(data: bytes, where: str) -> str:
+    from qcode.ingest.readers import read_docx
+
+    try:
+        documents = read_docx(Path(where), data, "source", None)
+    except InputError as exc:
+        raise InteropError(str(exc)) from None
+    return documents[0].text
+
+
+def _note_text(archive: Archive, note, where: str) -> str:
+    content = child(note, "PlainTextContent")
+    if content is not None and content.text:
+        return content.text
+    if note.get("plainTextPath"):
+        return _decode(archive.source(note.get("plainTextPath"), "note"), where)
+    return ""
+
+
+# -- writing ----------------------------------------------------------------------------
+
+def import_project(db, path: str | Path, *, codebook_path: Path, coder: str,
+                   speaker_pattern: str | None = None, default_language: str = "en"
+                   ) -> ProjectImport:
+    from qcode.codebook.model import codebook_from_text
+    from qcode.codebook.sync import sync
+    from qcode.safeyaml import load_file
+    from qcode.store import transaction
+
+    project = read_project(path)
+    result = ProjectImport(Path(path), project.origin or "unknown program")
+    for kind in sorted(set(getattr(project, "skipped", []))):
+        result.warnings.append(f"{kind} sources are not imported (qcode holds text only)")
+    data = load_file(codebook_path).data if codebook_path.exists() else {}
+    data = data if isinstance(data, dict) else {}
+    data.setdefault("name", Path(path).stem)
+    data["codes"] = data.get("codes") or []
+    result.codes_added, paths_of = merge_codes(data["codes"], project.codes, result.warnings)
+    text = render_yaml(data, header=f"# Codebook for qcode (codes merged from "
+                                    f"{Path(path).name}, {result.origin}).\n")
+    codebook = codebook_from_text(text, str(codebook_path))
+    prepared = [_prepare(source, project.origin, result, speaker_pattern, default_language)
+                for source in project.sources]
+    with transaction(db):
+        sync(db, codebook, coder=coder)
+        code_ids = {g: db.execute("SELECT id FROM codes WHERE path = ? AND status = 'active'",
+                                  [p]).fetchone()[0] for g, p in paths_of.items()}
+        _write(db, project, prepared, code_ids, coder, result)
+    if codebook_path.exists() and result.codes_added:
+        shutil.copy2(codebook_path, codebook_path.with_name(codebook_path.name + ".bak"))
+    with atomic_output(codebook_path, force=True) as f:
+        f.write(text)
+    low = [s for s in result.sources if s.codings and s.on_boundaries < LOW_SHARE]
+    for s in low:
+        result.warnings.append(f"{s.name}: only {s.on_boundaries:.0%} of its {s.codings} "
+                               f"codings start and end on word boundaries ({s.convention}); "
+                               "check a few against the other program")
+    return result
+
+
+def _prepare(source: Source, origin: str, result: ProjectImport, speaker_pattern,
+             default_language):
+    """Parse and segment outside the write lock; convert the offsets."""
+    from qcode.ingest.importer import sha256
+    from qcode.ingest.readers import _plain
+    from qcode.ingest.segment import split_sentences
+
+    text = offsets.stored_text(source.raw)
+    spans = [(s.start, s.end) for s in source.selections]
+    convention, mapping, share = offsets.choose(source.raw, text, spans, origin)
+    placed = []
+    for selection in source.selections:
+        start, end = mapping(selection.start), mapping(selection.end)
+        if not 0 <= start < end <= len(text):
+            result.warnings.append(f"{source.name}: selection {selection.start}-{selection.end} "
+                                   f"lies outside the text ({len(text)} characters); skipped")
+            continue
+        placed.append((start, end, selection))
+    try:
+        doc = _plain(Path(source.name), source.name, text, "qdpx", "utf-8", {},
+                     speaker_pattern)
+    except InputError:
+        raise InteropError(f"{result.path}: source {source.name!r} has no text") from None
+    language = source.attributes.get("language", (default_language,))[0]
+    language = language if language.isalpha() and 2 <= len(language) <= 3 else default_language
+    sentences = split_sentences(doc.text, doc.turns, language)
+    report = SourceReport(source.name, convention, sum(len(s.codings) for _, _, s in placed),
+                          share, "added")
+    result.sources.append(report)
+    return source, doc, sentences, language, sha256(doc.text), placed, report
+
+
+def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
+           result: ProjectImport) -> None:
+    from qcode.ingest.importer import _store
+    from qcode.store.records import coder_id, log_change
+
+    importer = coder_id(db, coder)
+    coders: dict[str | None, int] = {}
+
+    def who(user: str | None) -> int:
+        try:
+            key = guid(user) if user else None
+        except InteropError:
+            key = None
+        if key not in coders:
+            name = project.users.get(key or "", "") if key else ""
+            if key and not name:
+                name = f"user-{key[:8]}"
+            coders[key] = coder_id(db, name) if name else importer
+            if name and name not in result.coders:
+                result.coders.append(name)
+        return coders[key]
+
+    stamp = now()
+    origin = f"import:{(project.origin or 'REFI-QDA')[:60]}"
+    memo_targets: list[tuple[str, dict]] = []
+    for source, doc, sentences, language, digest, placed, report in prepared:
+        found = db.execute("SELECT r.document_id, r.id FROM revisions r JOIN current_revisions c "
+                           "ON c.id = r.id WHERE r.sha256 = ?", [digest]).fetchone()
+        if found:
+            document_id, revision_id = found
+            report.status = "existing"
+        else:
+            if db.execute("SELECT 1 FROM documents WHERE name = ?", [source.name]).fetchone():
+                raise InteropError(f"{result.path}: source {source.name!r}: the project has a "
+                                   "document of that name with different text; nothing was "
+                                   "imported")
+            attributes = {k: v for k, (v, _) in source.attributes.items()}
+            _store(db, doc, result.path, attributes, language, sentences, digest, importer)
+            document_id, revision_id = db.execute(
+                "SELECT d.id, r.id FROM documents d JOIN current_revisions r ON "
+                "r.document_id = d.id WHERE d.name = ?", [source.name]).fetchone()
+        for note in source.notes:
+            memo_targets.append((note, {"target": "document", "document_id": document_id}))
+        for start, end, selection in placed:
+            if not selection.codings:
+                for note in selection.notes:
+                    memo_targets.append((note, {"target": "document",
+                                                "document_id": document_id}))
+            for code, user, created, notes in selection.codings:
+                if code not in code_ids:
+                    result.warnings.append(f"{source.name}: a coding refers to code {code}, "
+                                           "which the codebook does not have; skipped")
+                    continue
+                key = [revision_id, start, end, code_ids[code], who(user or selection.user)]
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO codings (document_id, revision_id, start, \"end\", "
+                    "code_id, coder_id, origin, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [document_id, *key, origin, created or selection.created or stamp])
+                if cursor.rowcount:
+                    result.codings += 1
+                    coding_id = cursor.lastrowid
+                else:  # imported before (or coded the same way here): its memos go to it
+                    coding_id = db.execute(
+                        "SELECT id FROM codings WHERE revision_id = ? AND start = ? AND "
+                        "\"end\" = ? AND code_id = ? AND coder_id = ?", key).fetchone()[0]
+                for note in notes + selection.notes:
+                    memo_targets.append((note, {"target": "coding", "coding_id": coding_id,
+                                                "document_id": document_id}))
+    for top in project.codes:
+        for _, node in top.walk():
+            for note in node.notes:
+                if node.guid in code_ids:
+                    memo_targets.append((note, {"target": "code",
+                                                "code_id": code_ids[node.guid]}))
+    for note in project.project_notes:
+        memo_targets.append((note, {"target": "project"}))
+    referenced = {note for note, _ in memo_targets}
+    memo_targets += [(note, {"target": "project"}) for note in project.notes
+                     if note not in referenced]
+    for note, target in memo_targets:
+        key = _guid_or_none(note)
+        if key not in project.notes:
+            continue
+        title, text, user, created = project.notes[key]
+        if not text.strip():
+            continue
+        if db.execute("SELECT 1 FROM memos WHERE text = ? AND target = ? AND "
+                      "coalesce(document_id, 0) = ? AND coalesce(coding_id, 0) = ? AND "
+                      "coalesce(code_id, 0) = ?",
+                      [text, target["target"], target.get("document_id") or 0,
+                       target.get("coding_id") or 0, target.get("code_id") or 0]).fetchone():
+            continue  # imported before
+        db.execute("INSERT INTO memos (target, document_id, code_id, coding_id, coder_id, "
+                   "title, text, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   [target["target"], target.get("document_id"), target.get("code_id"),
+                    target.get("coding_id"), who(user), title, text, created or stamp, stamp])
+        result.memos += 1
+    log_change(db, "import", "project", None, coder=importer,
+               after={"file": str(result.path), "origin": result.origin,
+                      "codings": result.codings, "memos": result.memos,
+                      "sources": [s.name for s in result.sources]})
+
+
+def _guid_or_none(value: str | None) -> str | None:
+    try:
+        return guid(value)
+    except InteropError:
+        return None
