@@ -95,10 +95,13 @@ def import_project(ctx: typer.Context,
     from qcode.interop.qdpx_import import import_project as run_import
 
     project = project_of(ctx)
-    result = run_import(project.db, file, codebook_path=project.codebook_path,
-                        coder=project.coder_name(coder),
-                        speaker_pattern=project.config.import_.speaker_pattern,
-                        default_language=project.config.language)
+    _report(run_import(project.db, file, codebook_path=project.codebook_path,
+                       coder=project.coder_name(coder),
+                       speaker_pattern=project.config.import_.speaker_pattern,
+                       default_language=project.config.language))
+
+
+def _report(result) -> None:
     for note in result.warnings:
         warn(note)
     for source in result.sources:
@@ -110,7 +113,37 @@ def import_project(ctx: typer.Context,
             f"{result.share:.0%} of codings start and end on word boundaries")
 
 
+def _import_parsed(ctx, read, file: Path, coder: str | None) -> None:
+    from qcode.interop.qdpx_import import import_parsed
+
+    project = project_of(ctx)
+    _report(import_parsed(project.db, read(), file, codebook_path=project.codebook_path,
+                          coder=project.coder_name(coder),
+                          speaker_pattern=project.config.import_.speaker_pattern,
+                          default_language=project.config.language))
+
+
+CoderOption = Annotated[str | None, typer.Option(
+    help="Coder for codings whose creator the file does not name.")]
+
+
+def import_taguette(ctx: typer.Context,
+                    file: Annotated[Path, typer.Argument(help="A Taguette project database "
+                                                         "(.sqlite3).")],
+                    taguette_project: Annotated[str | None, typer.Option(
+                        help="Which project, by id or name, when the file holds several."
+                    )] = None,
+                    coder: CoderOption = None) -> None:
+    """Import a Taguette project: documents (HTML to text, its byte offsets converted),
+    tags (dotted paths become a tree, with descriptions) and highlights as codings."""
+    from qcode.interop.taguette import read_taguette
+
+    _import_parsed(ctx, lambda: read_taguette(file, taguette_project), file, coder)
+
+
 def register(app: typer.Typer) -> None:
+    import_app.command("taguette", epilog="Example: qcode import taguette "
+                       "~/taguette/project.sqlite3")(import_taguette)
     import_app.command("project", epilog="Example: qcode import project "
                        "nvivo-export.qdpx")(import_project)
     export_app.command("project", epilog="Example: qcode export project "

@@ -1,5 +1,7 @@
 """`qcode import project IN.qdpx`: a REFI-QDA project from NVivo (Windows and Mac),
-ATLAS.ti, MAXQDA, QualCoder, Taguette, `qc` or qcode into this project.
+ATLAS.ti, MAXQDA, QualCoder, Taguette, `qc` or qcode into this project. The readers of
+Taguette and QualCoder projects (qcode.interop.taguette, .qualcoder) fill the same
+`Project` and are written by the same `import_parsed`.
 
 The archive is read in memory (qcode.interop.archive), project.qde through defusedxml.
 Offsets are converted at the border (qcode.interop.offsets) and checked: the result says
@@ -262,12 +264,21 @@ def _note_text(archive: Archive, note, where: str) -> str:
 def import_project(db, path: str | Path, *, codebook_path: Path, coder: str,
                    speaker_pattern: str | None = None, default_language: str = "en"
                    ) -> ProjectImport:
+    return import_parsed(db, read_project(path), path, codebook_path=codebook_path,
+                         coder=coder, speaker_pattern=speaker_pattern,
+                         default_language=default_language)
+
+
+def import_parsed(db, project: Project, path: str | Path, *, codebook_path: Path, coder: str,
+                  speaker_pattern: str | None = None, default_language: str = "en"
+                  ) -> ProjectImport:
+    """Write a project read from any program (REFI-QDA, Taguette, QualCoder) into this
+    one: the codes into the YAML codebook, the rest in one transaction."""
     from qcode.codebook.model import codebook_from_text
     from qcode.codebook.sync import sync
     from qcode.safeyaml import load_file
     from qcode.store import transaction
 
-    project = read_project(path)
     result = ProjectImport(Path(path), project.origin or "unknown program")
     for kind in sorted(set(getattr(project, "skipped", []))):
         result.warnings.append(f"{kind} sources are not imported (qcode holds text only)")
