@@ -1,9 +1,10 @@
 """`qcode import taguette FILE.sqlite3`: a Taguette project database.
 
 Taguette keeps each document as HTML and a highlight's offsets as UTF-8 *byte* offsets
-into the document's text (tags count nothing; an entity such as ``&lt;`` counts as the
-one character it stands for — checked against Taguette's own export of the same project). The HTML becomes text here (a paragraph or line break ends a line) and
-every byte offset is mapped to the character it falls on. Tags are dotted paths
+into the document's text: tags count nothing, and an entity such as ``&lt;`` counts as
+the one character it stands for (checked against Taguette's own export of a real
+project). The HTML becomes text here (a paragraph or line break ends a line) and every
+byte offset is mapped to the character it falls on. Tags are dotted paths
 (``emotion.anxiety``), which become a tree; the coder of a highlight comes from
 Taguette's command log, else the project's only member.
 """
