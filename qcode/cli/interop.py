@@ -141,7 +141,21 @@ def import_taguette(ctx: typer.Context,
     _import_parsed(ctx, lambda: read_taguette(file, taguette_project), file, coder)
 
 
+def import_qualcoder(ctx: typer.Context,
+                     folder: Annotated[Path, typer.Argument(
+                         help="A QualCoder project folder (NAME.qda, holding data.qda).")],
+                     coder: CoderOption = None) -> None:
+    """Import a QualCoder project: text sources, the code tree (categories as parents,
+    memos as descriptions, colours), text codings with their owners as coders, file and
+    case attributes, and memos (sources, codings, annotations, journals)."""
+    from qcode.interop.qualcoder import read_qualcoder
+
+    _import_parsed(ctx, lambda: read_qualcoder(folder), folder, coder)
+
+
 def register(app: typer.Typer) -> None:
+    import_app.command("qualcoder", epilog="Example: qcode import qualcoder "
+                       "~/QualCoder/study.qda")(import_qualcoder)
     import_app.command("taguette", epilog="Example: qcode import taguette "
                        "~/taguette/project.sqlite3")(import_taguette)
     import_app.command("project", epilog="Example: qcode import project "
