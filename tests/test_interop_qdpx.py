@@ -198,3 +198,82 @@ def test_cli_export_and_import_project(cli, rich, tmp_path):
     assert imported.exit_code == 0, imported.stderr
     assert "4 coding(s)" in imported.stderr and "100% of codings" in imported.stderr
     other.close()
+
+
+def _docx(text: str) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for line in text.split("\n"):
+        document.add_paragraph(line)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_the_ways_producers_differ(project, tmp_path):
+    """ATLAS.ti-style CRLF counted once, a namespace typo, GUIDs in braces and upper case,
+    bare and Sources/ paths, text only in a .docx, a selection with two codings and one
+    with none (a memo)."""
+    crlf = "Мы не доверяем чиновникам.\r\nНикто нас не слушает.\r\nМы пишем жалобы."
+    start = crlf.replace("\r\n", "\n").index("Мы пишем")  # ATLAS.ti: CRLF counts as one
+    qde = f"""<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1:0" name="atlas" origin="ATLAS.ti 23">
+ <Users><User guid="{{AAAAAAAA-0000-0000-0000-000000000001}}" name="Olga"/></Users>
+ <CodeBook><Codes>
+  <Code guid="{{BBBBBBBB-0000-0000-0000-000000000001}}" name="complaints" isCodable="true"/>
+  <Code guid="BBBBBBBB-0000-0000-0000-000000000002" name="distrust" isCodable="true"/>
+ </Codes></CodeBook>
+ <Sources>
+  <TextSource guid="CCCCCCCC-0000-0000-0000-000000000001" name="t1"
+              plainTextPath="cccccccc-0000-0000-0000-000000000001.txt">
+   <PlainTextSelection guid="DDDDDDDD-0000-0000-0000-000000000001" startPosition="{start}"
+       endPosition="{start + len('Мы пишем жалобы.')}"
+       creatingUser="aaaaaaaa-0000-0000-0000-000000000001">
+    <Coding guid="EEEEEEEE-0000-0000-0000-000000000001"
+            creatingUser="{{AAAAAAAA-0000-0000-0000-000000000001}}">
+     <CodeRef targetGUID="bbbbbbbb-0000-0000-0000-000000000001"/></Coding>
+    <Coding guid="EEEEEEEE-0000-0000-0000-000000000002">
+     <CodeRef targetGUID="{{BBBBBBBB-0000-0000-0000-000000000002}}"/></Coding>
+   </PlainTextSelection>
+   <PlainTextSelection guid="DDDDDDDD-0000-0000-0000-000000000002" startPosition="0"
+       endPosition="2"><NoteRef targetGUID="FFFFFFFF-0000-0000-0000-000000000001"/>
+   </PlainTextSelection>
+  </TextSource>
+  <TextSource guid="CCCCCCCC-0000-0000-0000-000000000002" name="from-word"
+              richTextPath="internal://cccccccc-0000-0000-0000-000000000002.docx"/>
+ </Sources>
+ <Notes><Note guid="FFFFFFFF-0000-0000-0000-000000000001" name="n">
+  <PlainTextContent>the chair speaks first</PlainTextContent></Note></Notes>
+</Project>"""
+    path = _qdpx(tmp_path, {
+        "project.qde": qde,
+        "Sources/cccccccc-0000-0000-0000-000000000001.txt": "\ufeff" + crlf,
+        "Sources/cccccccc-0000-0000-0000-000000000002.docx": _docx("Only in Word.\nTwo lines."),
+    }, name="atlas.qdpx")
+    result = import_project(project.db, path, codebook_path=project.codebook_path,
+                            coder="lead")
+    assert result.codings == 2 and result.memos == 1 and result.coders == ["Olga"]
+    assert result.sources[0].convention == "code points, CRLF as 1"
+    rows = project.db.execute(
+        "SELECT g.path, k.name, substr(r.text, c.start + 1, c.\"end\" - c.start) FROM codings "
+        "c JOIN codes g ON g.id = c.code_id JOIN coders k ON k.id = c.coder_id JOIN revisions "
+        "r ON r.id = c.revision_id ORDER BY g.path").fetchall()
+    # the second coding names no creator: the selection's creator made it
+    assert rows == [("complaints", "Olga", "Мы пишем жалобы."),
+                    ("distrust", "Olga", "Мы пишем жалобы.")]
+    texts = dict(project.db.execute("SELECT d.name, r.text FROM documents d JOIN revisions r "
+                                    "ON r.document_id = d.id"))
+    assert texts["from-word"] == "Only in Word.\nTwo lines."
+    assert "\r" not in texts["t1"]
+    # a document of the same name with other text is refused, and nothing changes
+    before = table_counts(project.db)
+    changed = qde.replace("ATLAS.ti 23", "ATLAS.ti 24")
+    other = _qdpx(tmp_path, {
+        "project.qde": changed,
+        "Sources/cccccccc-0000-0000-0000-000000000001.txt": crlf + " Edited.",
+        "Sources/cccccccc-0000-0000-0000-000000000002.docx": _docx("Only in Word.\nTwo lines."),
+    }, name="edited.qdpx")
+    with pytest.raises(InteropError, match="'t1': the project has a document of that name"):
+        import_project(project.db, other, codebook_path=project.codebook_path, coder="lead")
+    assert table_counts(project.db) == before

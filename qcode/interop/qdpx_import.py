@@ -417,7 +417,7 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
                                                 "code_id": code_ids[node.guid]}))
     for note in project.project_notes:
         memo_targets.append((note, {"target": "project"}))
-    referenced = {note for note, _ in memo_targets}
+    referenced = {_guid_or_none(note) for note, _ in memo_targets}
     memo_targets += [(note, {"target": "project"}) for note in project.notes
                      if note not in referenced]
     for note, target in memo_targets:
