@@ -61,21 +61,35 @@ def _undo_records(db) -> tuple[set[str], set[str]]:
     return {json.loads(after)["undoes"] for after, _ in rows}, {batch for _, batch in rows}
 
 
+UNDO_MANY = 25  # undoing a batch larger than this takes an automatic backup first
+
+
+def _target(db, who: int) -> str | None:
+    """The latest not-yet-undone batch of *who* that undo may revert."""
+    undone, undos = _undo_records(db)
+    marks = ",".join("?" * len(UNDOABLE))
+    actions = ",".join("?" * len(UNDOABLE_ACTIONS))
+    candidates = db.execute(
+        "SELECT batch FROM changes WHERE coder_id = ? AND batch IS NOT NULL AND "
+        f"entity IN ({marks}) GROUP BY batch HAVING sum(action NOT IN ({actions})) = 0 "
+        "ORDER BY max(id) DESC", [who, *UNDOABLE, *UNDOABLE_ACTIONS]).fetchall()
+    # repeated undo walks back through history; it never undoes an undo
+    return next((b for (b,) in candidates if b not in undone and b not in undos), None)
+
+
 def undo(db, *, coder: str) -> UndoResult:
     """Revert the latest not-yet-undone batch of coding/memo changes made by *coder*."""
     from qcode.coding import new_batch
+    from qcode.store.backup import auto_backup
 
+    known = db.execute("SELECT id FROM coders WHERE name = ?", [coder]).fetchone()
+    planned = _target(db, known[0]) if known else None
+    if planned and db.execute("SELECT count(*) FROM changes WHERE batch = ?",
+                              [planned]).fetchone()[0] > UNDO_MANY:
+        auto_backup(db, "before undo")
     with transaction(db):
         who = coder_id(db, coder)
-        undone, undos = _undo_records(db)
-        marks = ",".join("?" * len(UNDOABLE))
-        actions = ",".join("?" * len(UNDOABLE_ACTIONS))
-        candidates = db.execute(
-            "SELECT batch FROM changes WHERE coder_id = ? AND batch IS NOT NULL AND "
-            f"entity IN ({marks}) GROUP BY batch HAVING sum(action NOT IN ({actions})) = 0 "
-            "ORDER BY max(id) DESC", [who, *UNDOABLE, *UNDOABLE_ACTIONS]).fetchall()
-        # repeated undo walks back through history; it never undoes an undo
-        target = next((b for (b,) in candidates if b not in undone and b not in undos), None)
+        target = _target(db, who)
         if target is None:
             raise QcodeError(f"nothing to undo for coder {coder!r}")
         entries = list(db.query("SELECT * FROM changes WHERE batch = ? ORDER BY id DESC",

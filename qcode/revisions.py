@@ -71,6 +71,9 @@ def update_document(db, document: str, path: str | Path, *, options: ImportOptio
     windows = [(s, e) for _, s, e in sentences]
     windows += [(a[0], b[1]) for a, b in zip(windows, windows[1:], strict=False)]
     anchorer = Anchorer(current["text"], parsed.text, windows)
+    from qcode.store.backup import auto_backup
+
+    auto_backup(db, f"before update of {current['name']}")
     with transaction(db):
         latest = resolve_document(db, current["name"])  # re-read under the write lock
         if latest["revision_id"] != current["revision_id"]:

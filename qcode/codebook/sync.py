@@ -155,6 +155,11 @@ def sync(db, codebook: Codebook, *, coder: str | None = None, dry_run: bool = Fa
     if dry_run:
         changes, _, _ = plan(db, codebook)
         return SyncResult(changes, dry_run=True)
+    if not db.conn.in_transaction and any(
+            c.action in ("retire", "merge") for c in plan(db, codebook)[0]):
+        from qcode.store.backup import auto_backup
+
+        auto_backup(db, "before codebook sync")  # retiring or merging codes moves codings
     with transaction(db):
         changes, pairs, unclaimed = plan(db, codebook)
         who = coder_id(db, coder) if coder else None

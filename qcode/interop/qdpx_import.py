@@ -79,6 +79,7 @@ class ProjectImport:
     memos: int = 0
     coders: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    backup: Path | None = None  # taken first when the project already had data
 
     @property
     def share(self) -> float:
@@ -292,6 +293,11 @@ def import_parsed(db, project: Project, path: str | Path, *, codebook_path: Path
     codebook = codebook_from_text(text, str(codebook_path))
     prepared = [_prepare(source, project.origin, result, speaker_pattern, default_language)
                 for source in project.sources]
+    if db.execute("SELECT EXISTS (SELECT 1 FROM documents) OR EXISTS (SELECT 1 FROM codes)"
+                  ).fetchone()[0]:
+        from qcode.store.backup import auto_backup
+
+        result.backup = auto_backup(db, f"before import of {Path(path).name}")
     with transaction(db):
         sync(db, codebook, coder=coder)
         code_ids = {g: db.execute("SELECT id FROM codes WHERE path = ? AND status = 'active'",

@@ -1,0 +1,166 @@
+"""Backups of the project database, and restoring one.
+
+A backup is made with SQLite's online backup API (consistent while other processes
+read or write), written beside its destination and renamed when complete, checked with
+``PRAGMA quick_check``, mode 0600. Commands that can destroy work (a codebook sync that
+retires or merges codes, a transcript update, an import into a project that has data,
+undoing many changes, a restore) first take an automatic backup into the project's
+``backups/`` folder, which keeps the last AUTO_KEEP of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sqlite3
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from qcode.errors import StoreError
+
+AUTO_KEEP = 10
+AUTO_PREFIX = "auto-"
+FOLDER = "backups"
+
+
+@dataclass
+class BackupInfo:
+    path: Path
+    size: int
+    created: float
+    automatic: bool
+
+
+def database_path(db) -> Path:
+    row = next(r for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main")
+    if not row[2]:
+        raise StoreError("this database has no file to back up")
+    return Path(row[2])
+
+
+def backup_folder(db) -> Path:
+    return database_path(db).parent / FOLDER
+
+
+def backup(db, target: str | Path | None = None, *, reason: str | None = None,
+           force: bool = False) -> Path:
+    """Copy the database to *target* (default: backups/qcode-<time>.db) and check the copy."""
+    folder = backup_folder(db)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    if target is None:
+        name = (f"{AUTO_PREFIX}{stamp}-{_slug(reason)}.db" if reason
+                else f"qcode-{stamp}.db")
+        target = _unique(folder / name)
+    target = Path(target)
+    if target.exists() and not force:
+        raise StoreError(f"{target} exists; use --force to replace it")
+    if target.resolve() == database_path(db).resolve():
+        raise StoreError(f"{target} is the project database itself")
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(handle)
+    os.chmod(temporary, 0o600)
+    try:
+        copy = sqlite3.connect(temporary)
+        try:
+            db.conn.backup(copy)
+            copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+            problems = [r[0] for r in copy.execute("PRAGMA quick_check").fetchall()]
+        finally:
+            copy.close()
+        if problems != ["ok"]:
+            raise StoreError(f"the backup failed its check ({problems[0]}); nothing was kept")
+        with open(temporary, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(temporary, target)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{target}: cannot back up: {exc}; nothing was kept") from None
+    except OSError as exc:
+        raise StoreError(f"{target}: cannot back up: {exc.strerror}; nothing was kept") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+    return target
+
+
+def auto_backup(db, reason: str, *, keep: int = AUTO_KEEP) -> Path:
+    """A backup before a destructive command; only the last *keep* are kept."""
+    path = backup(db, reason=reason)
+    automatic = sorted(path.parent.glob(f"{AUTO_PREFIX}*.db"),
+                       key=lambda p: (p.stat().st_mtime, p.name))
+    for old in automatic[:-keep] if keep else automatic:
+        with contextlib.suppress(OSError):
+            old.unlink()
+    return path
+
+
+def list_backups(db) -> list[BackupInfo]:
+    folder = backup_folder(db)
+    if not folder.is_dir():
+        return []
+    return [BackupInfo(p, p.stat().st_size, p.stat().st_mtime, p.name.startswith(AUTO_PREFIX))
+            for p in sorted(folder.glob("*.db"))]
+
+
+def check_backup(path: str | Path) -> int:
+    """Refuse anything that is not a healthy qcode database; returns its schema version."""
+    from qcode.store.migrations import MIGRATIONS
+
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"{path}: no such file")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            problems = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: not a qcode backup (SQLite says: {exc})") from None
+    if problems != ["ok"]:
+        raise StoreError(f"{path}: damaged ({problems[0]}); not restored")
+    if not {"documents", "revisions", "codings", "codes"} <= tables:
+        raise StoreError(f"{path}: not a qcode database (no documents/codings tables)")
+    if version > len(MIGRATIONS):
+        raise StoreError(f"{path}: written by a newer qcode (schema {version}); upgrade qcode "
+                         "to restore it")
+    return version
+
+
+def restore(db, source: str | Path) -> Path:
+    """Replace the project database's content by the backup *source*, after checking it
+    and taking an automatic backup of the current state; returns that backup's path."""
+    from qcode.store.migrations import migrate
+
+    check_backup(source)
+    safety = auto_backup(db, "before-restore")
+    try:
+        src = sqlite3.connect(f"file:{Path(source)}?mode=ro", uri=True)
+        try:
+            src.backup(db.conn)
+        finally:
+            src.close()
+        db.execute("PRAGMA journal_mode = WAL")  # the copy was a single-file database
+    except sqlite3.Error as exc:
+        raise StoreError(f"{source}: restore failed: {exc}; the project is as it was "
+                         f"(a copy is in {safety})") from None
+    migrate(db)
+    return safety
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "backup"
+
+
+def _unique(path: Path) -> Path:
+    n = 2
+    candidate = path
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return candidate
