@@ -13,12 +13,14 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qcode import faults
 from qcode.codes import descendants, resolve_code
 from qcode.documents import resolve_document
 from qcode.errors import InputError, NotFoundError, QcodeError, read_utf8
 from qcode.locate import Located, find_quote, parse_span, segment_span
 from qcode.store import transaction
 from qcode.store.records import coder_id, log_change, now
+
 
 def new_batch() -> str:
     return str(uuid.uuid4())
@@ -273,4 +275,5 @@ def import_codings(db, path: str | Path, *, default_coder: str, dry_run: bool = 
                                   memo=memo, batch=batch)
             result.added += added.created
             result.duplicates += not added.created
+        faults.point("tag-import")
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qcode import faults
 from qcode.anchor import Anchorer
 from qcode.documents import resolve_document
 from qcode.errors import InputError
@@ -101,6 +102,7 @@ def update_document(db, document: str, path: str | Path, *, options: ImportOptio
                    before={"revision": latest["revision"]},
                    after={"revision": number, "sha256": digest, "source": str(path),
                           **result.counts()})
+        faults.point("doc-update")
     return result
 
 

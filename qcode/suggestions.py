@@ -3,6 +3,7 @@ rejecting one records the decision. Both are logged and undoable."""
 
 from __future__ import annotations
 
+from qcode import faults
 from qcode.errors import NotFoundError, QcodeError
 from qcode.store import transaction
 from qcode.store.records import coder_id, log_change, now
@@ -51,6 +52,7 @@ def accept(db, suggestion_id: int, *, coder: str, start: int | None = None,
                               coder=who, origin=f"suggestion:{row['run_id']}",
                               run_id=row["run_id"], batch=batch)
         _decide(db, row, "accepted", who, batch, added.coding_id)
+        faults.point("review-accept")
     return added.coding_id
 
 

@@ -13,6 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 
+from qcode import faults
 from qcode.codebook.model import Codebook, FlatCode
 from qcode.store import transaction
 from qcode.store.records import coder_id, log_change, now
@@ -166,6 +167,7 @@ def sync(db, codebook: Codebook, *, coder: str | None = None, dry_run: bool = Fa
         batch = str(uuid.uuid4())
         version_id = _record_version(db, codebook, changes)
         _apply(db, pairs, unclaimed, who, batch, version_id)
+        faults.point("codebook-sync")
     return SyncResult(changes, version_id)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qcode import faults
 from qcode.errors import InputError
 from qcode.ingest.attributes import typed
 from qcode.ingest.model import ParsedDocument
@@ -124,6 +125,7 @@ def import_file(db, path: Path, name: str, options: ImportOptions) -> FileResult
                                  "different text; rename the file to import it as a new document")
             result.segments += _store(db, doc, path, attributes, language, sentences, digest, who)
             result.documents.append(doc.name)
+        faults.point("import")
     if result.documents:
         result.status, result.message = "imported", ""
     return result

@@ -16,6 +16,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qcode import faults
 from qcode.errors import InputError, InteropError
 from qcode.export.files import atomic_output
 from qcode.interop import offsets
@@ -303,6 +304,7 @@ def import_parsed(db, project: Project, path: str | Path, *, codebook_path: Path
         code_ids = {g: db.execute("SELECT id FROM codes WHERE path = ? AND status = 'active'",
                                   [p]).fetchone()[0] for g, p in paths_of.items()}
         _write(db, project, prepared, code_ids, coder, result)
+        faults.point("project-import")
     if codebook_path.exists() and result.codes_added:
         shutil.copy2(codebook_path, codebook_path.with_name(codebook_path.name + ".bak"))
     with atomic_output(codebook_path, force=True) as f:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from qcode import faults
 from qcode.codes import descendants, resolve_code
 from qcode.documents import resolve_document
 from qcode.errors import QcodeError
@@ -251,6 +252,7 @@ def _store_hits(db, run_id: int, document: _Document, hits, min_score: float) ->
             added += cursor.rowcount
         db.execute("INSERT OR IGNORE INTO run_items (run_id, document_id, revision_id, done) "
                    "VALUES (?, ?, ?, ?)", [run_id, doc_id, revision_id, stamp])
+        faults.point("suggest")
     return added
 
 
