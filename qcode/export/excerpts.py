@@ -193,8 +193,13 @@ def _xlsx(table: Table, path: Path, force: bool, warnings: list[str]) -> int:
     tops = list(dict.fromkeys(c["path"].split("/")[0] for c in table.codes))
     tops += sorted({r["code"].split("/")[0] for r in table.rows} - set(tops))
     names = sheet_names(tops)
+    import io
+
+    # the zip is assembled in memory, then written: a failing disk then fails our write,
+    # not xlsxwriter's half-closed zip (which would complain again when collected)
+    buffer = io.BytesIO()
     with atomic_output(path, force=force, mode="wb") as f:
-        book = xlsxwriter.Workbook(f, {
+        book = xlsxwriter.Workbook(buffer, {
             "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
             "strings_to_numbers": False, "tmpdir": str(path.parent)})
         header = book.add_format({"bold": True, "bottom": 1, "valign": "top"})
@@ -218,6 +223,7 @@ def _xlsx(table: Table, path: Path, force: bool, warnings: list[str]) -> int:
         _simple_sheet(book, "Documents", list(table.documents[0]) if table.documents
                       else ["document"], table.documents, (header, wrap, top), warnings)
         book.close()
+        f.write(buffer.getbuffer())
     return written[id(everything)]
 
 

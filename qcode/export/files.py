@@ -16,6 +16,17 @@ def atomic_output(path: str | Path, *, force: bool = False, mode: str = "w") -> 
     """Yield a file open for writing next to *path*; rename it over *path* only when the
     block finishes, so a failure leaves no half-written file. Mode 0600."""
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        # a device or pipe (/dev/stdout, /dev/full, a FIFO): write to it directly, since
+        # renaming a file over it would replace the device itself
+        try:
+            with open(path, mode, **({"encoding": "utf-8"} if "b" not in mode else {})) as f:
+                yield f
+        except OSError as exc:
+            raise QcodeError(f"{path}: cannot write: {exc.strerror}") from None
+        return
+    if path.is_dir():
+        raise QcodeError(f"{path} is a folder; give a file name")
     if path.exists() and not force:
         raise QcodeError(f"{path} exists; use --force to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)

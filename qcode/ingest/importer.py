@@ -8,12 +8,13 @@ still store it once.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qcode import faults
-from qcode.errors import InputError
+from qcode.errors import InputError, StoreError
 from qcode.ingest.attributes import typed
 from qcode.ingest.model import ParsedDocument
 from qcode.ingest.readers import READERS
@@ -210,6 +211,13 @@ def import_files(db, files: list[tuple[Path, str]], options: ImportOptions,
             result = import_file(db, path, name, options)
         except InputError as exc:
             result = FileResult(str(path), "failed", message=str(exc))
+        except (sqlite3.Error, StoreError) as exc:  # the store failed, not the file
+            from qcode.store.connection import describe_sqlite_error
+
+            why = describe_sqlite_error(exc) if isinstance(exc, sqlite3.Error) else str(exc)
+            done = sum(r.status == "imported" for r in results)
+            raise StoreError(f"{path}: {why}; it was not imported, nor the files after it; "
+                             f"the {done} file(s) imported before it are kept") from None
         results.append(result)
         if progress:
             progress(result)

@@ -103,8 +103,9 @@ def describe_sqlite_error(exc: sqlite3.Error) -> str:
                 f"{BUSY_TIMEOUT_MS // 1000} s; try again when it has finished")
     if "readonly" in text or "read-only" in text:
         return "the project database is read-only; check the file permissions"
-    if "disk is full" in text or "database or disk is full" in text:
-        return "the disk is full; nothing was changed"
+    if "disk is full" in text or "disk I/O error" in text:
+        return (f"cannot write the project database ({text}: the disk may be full or a "
+                "file-size limit reached); the change was rolled back")
     return text
 
 
