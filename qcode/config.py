@@ -86,6 +86,12 @@ def _speaker_pattern(value: Any, where: tuple) -> str | None:
         raise SettingError(where, f"not a valid regular expression: {exc}") from None
     if "speaker" not in compiled.groupindex:
         raise SettingError(where, "needs a named group (?P<speaker>...)")
+    from qcode.saferegex import nested_repetition
+
+    risky = nested_repetition(value)
+    if risky:
+        raise SettingError(where, f"refused: {risky} can take exponential time on some "
+                           "lines; use a single repetition such as (?P<speaker>[A-Z][a-z]+)")
     return value
 
 

@@ -32,6 +32,10 @@ def test_sections_may_be_left_out(tmp_path):
     ("name: x\nimport:\n  speaker_pattern: '(a'\n", ":3: import.speaker_pattern: not a valid "
                                                     "regular expression"),
     ("name: x\nimport:\n  speaker_pattern: '^(\\w+):'\n", "needs a named group"),
+    ("name: x\nimport:\n  speaker_pattern: '^(?P<speaker>(a+)+):'\n",
+     ":3: import.speaker_pattern: refused: a repetition inside a repetition"),
+    ("name: x\nimport:\n  speaker_pattern: '^(?P<speaker>(\\w*\\s?)*):'\n", "exponential time"),
+    ("name: x\nimport:\n  speaker_pattern: '^(?P<speaker>(?:x|(?=y)(b*)*)):'\n", "refused"),
     ("name: x\ncodebok: a.yaml\n", ":2: codebok: unknown setting; expected one of name,"),
     ("name: x\nnlp:\n  modle: x\n", ":3: nlp.modle: unknown setting"),
     ("name: x\nnlp: [1]\n", ":2: nlp: must be a mapping"),
@@ -53,3 +57,19 @@ def test_init_refuses_a_bad_language(tmp_path):
     with pytest.raises(ProjectError, match="language"):
         Project.init(tmp_path / "p", language="Russian")
     assert not (tmp_path / "p" / "qcode.yaml").exists()
+
+
+def test_safe_speaker_patterns_pass_and_a_risky_one_really_is_slow():
+    import re
+    import time
+
+    from qcode.saferegex import nested_repetition
+
+    for safe in (r"^(?P<speaker>[A-Z][a-z]+):", r"^\*\*(?P<speaker>[^*]{1,40})\*\*",
+                 r"^(?P<speaker>(?:Dr\. )?\w+(?: \w+)?):", r"(ab){2}(cd)?"):
+        assert nested_repetition(safe) is None, safe
+    risky = r"^(?P<speaker>(a+)+):"
+    assert nested_repetition(risky)
+    start = time.perf_counter()
+    re.match(risky, "a" * 22 + "!")
+    assert time.perf_counter() - start > 0.05  # what the refusal protects from

@@ -155,6 +155,10 @@ QDE = ('<?xml version="1.0" encoding="utf-8"?><Project xmlns="urn:QDA-XML:projec
      "refused"),
     ({"project.qde": "<Project"}, "not well-formed"),
     ({"sources/a.txt": "x"}, "no project.qde"),
+    ({"project.qde": QDE.format(path="internal://a.txt"), "../evil.txt": "x"},
+     "member '../evil.txt' points outside"),
+    ({"project.qde": QDE.format(path="internal://a.txt"), "/etc/cron.d/x": "x"},
+     "points outside"),
     ({"project.qde": QDE.format(path="internal://a.txt"), "sources/a.txt": "\0" * (40 * 2**20)},
      "zip bomb"),
 ])

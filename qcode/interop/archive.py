@@ -38,8 +38,12 @@ class Archive:
         if total > MAX_TOTAL_BYTES:
             raise InteropError(f"{self.path}: refused: it would expand to "
                                f"{total // 2**20:,} MiB (at most {MAX_TOTAL_BYTES // 2**20:,})")
+        unsafe = next((n for n in names if not _safe_name(n)), None)
+        if unsafe is not None:
+            raise InteropError(f"{self.path}: refused: member {unsafe!r} points outside the "
+                               "archive (an absolute path or ..)")
         # members by name as read (lower case): Sources/ and sources/ are both seen
-        self.members = {i.filename.lower(): i for i in infos if _safe_name(i.filename)}
+        self.members = {i.filename.lower(): i for i in infos}
 
     def close(self) -> None:
         self.zip.close()
