@@ -64,6 +64,16 @@ def update_document(db, document: str, path: str | Path, *, options: ImportOptio
     path = Path(path)
     current = resolve_document(db, document)
     parsed = parse_revision(path, current["name"], options)
+    return revise(db, current, parsed, source=str(path), options=options, coder=coder,
+                  note=note or f"updated from {path.name}")
+
+
+def revise(db, current: dict, parsed: ParsedDocument, *, source: str,
+           options: ImportOptions, coder: str, note: str, backup: bool = True,
+           anchorer=None) -> UpdateResult:
+    """Store *parsed* as the next revision of the document *current* (as
+    resolve_document gives it), re-anchoring codings, suggestions and memos (with
+    *anchorer*, when the caller knows exactly how offsets move, else through a diff)."""
     digest = sha256(parsed.text)
     if parsed.text == current["text"]:
         return UpdateResult(current["name"], current["revision"], unchanged=True)
@@ -71,21 +81,22 @@ def update_document(db, document: str, path: str | Path, *, options: ImportOptio
                                 current["language"] or options.default_language)
     windows = [(s, e) for _, s, e in sentences]
     windows += [(a[0], b[1]) for a, b in zip(windows, windows[1:], strict=False)]
-    anchorer = Anchorer(current["text"], parsed.text, windows)
-    from qcode.store.backup import auto_backup
+    anchorer = anchorer or Anchorer(current["text"], parsed.text, windows)
+    if backup:
+        from qcode.store.backup import auto_backup
 
-    auto_backup(db, f"before update of {current['name']}")
+        auto_backup(db, f"before update of {current['name']}")
     with transaction(db):
         latest = resolve_document(db, current["name"])  # re-read under the write lock
         if latest["revision_id"] != current["revision_id"]:
-            raise InputError(path, "the document changed while this update was prepared; "
+            raise InputError(source, "the document changed while this update was prepared; "
                              "run it again")
         number = latest["revision"] + 1
         revision_id = db.execute(
             "INSERT INTO revisions (document_id, number, text, sha256, encoding, note, created) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [latest["id"], number, parsed.text, digest, parsed.encoding,
-             note or f"updated from {path.name}", now()]).lastrowid
+            [latest["id"], number, parsed.text, digest, parsed.encoding, note,
+             now()]).lastrowid
         store_segments(db, revision_id, parsed, sentences)
         who = coder_id(db, coder)
         from qcode.coding import new_batch
@@ -100,7 +111,7 @@ def update_document(db, document: str, path: str | Path, *, options: ImportOptio
                                           revision_id, who, batch))
         log_change(db, "revise", "document", latest["id"], coder=who, batch=batch,
                    before={"revision": latest["revision"]},
-                   after={"revision": number, "sha256": digest, "source": str(path),
+                   after={"revision": number, "sha256": digest, "source": source,
                           **result.counts()})
         faults.point("doc-update")
     return result

@@ -62,11 +62,11 @@ def root(
 
 
 def _register() -> None:
-    from qcode.cli import (analysis, backup, code, codebook, demo, doc, export, history, ingest,
-                           interop, memo, project, suggest, tag)
+    from qcode.cli import (analysis, anonymize, backup, code, codebook, demo, doc, export,
+                           history, ingest, interop, memo, project, suggest, tag)
 
     for module in (project, ingest, doc, codebook, code, tag, memo, history, suggest, analysis,
-                   export, interop, backup, demo):
+                   export, interop, backup, anonymize, demo):
         module.register(app)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -31,6 +32,9 @@ def excerpts(ctx: typer.Context, output: OutputOpt = None,
                                                    "before and after (0: none).")] = 1,
              raw: Annotated[bool, typer.Option("--raw", help="CSV: do not prefix cells that "
                                                "start with = + - @ with '.")] = False,
+             pseudonymize: Annotated[Path | None, typer.Option(
+                 help="A names file (qcode anonymize scan): replace the names in the "
+                 "exported text only.")] = None,
              force: ForceOpt = False) -> None:
     """Coded excerpts to a spreadsheet: document, speaker, every attribute, code and its
     description, excerpt with context, offsets, coder, origin, memo. XLSX has an All
@@ -41,8 +45,13 @@ def excerpts(ctx: typer.Context, output: OutputOpt = None,
     if fmt is None and output is None:
         fmt = "xlsx"
     path = output or project.exports_dir / f"excerpts.{fmt}"
+    names = None
+    if pseudonymize:
+        from qcode.anonymize import load_names
+
+        names = load_names(pseudonymize)
     result = export_excerpts(project.db, _scope(code, children, where, coder, doc, origin),
-                             path, fmt=fmt, context=context, raw=raw, force=force)
+                             path, fmt=fmt, context=context, raw=raw, force=force, names=names)
     for note in result.warnings:
         warn(note)
     message(f"Wrote {result.excerpts} excerpt(s) to {result.path} "

@@ -103,14 +103,26 @@ def _origin(origin: str, run_id: int | None) -> str:
     return f"{kind} ({detail})" if detail else kind
 
 
+PSEUDONYMIZED = ("speaker", "excerpt", "before", "after", "memo")
+
+
 def export_excerpts(db, scope: Scope, path: str | Path, *, fmt: str | None = None,
-                    context: int = 1, raw: bool = False, force: bool = False) -> ExportResult:
+                    context: int = 1, raw: bool = False, force: bool = False,
+                    names: dict[str, str] | None = None) -> ExportResult:
+    """*names*: real name -> pseudonym, replaced in the exported text only."""
     path = Path(path)
     fmt = fmt or path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise QcodeError(f"{path}: cannot tell the format; use --format "
                          f"{'|'.join(FORMATS)} or a file ending .xlsx, .csv or .jsonl")
     table = collect(db, scope, context=context)
+    if names:
+        from qcode.anonymize import pseudonymize
+
+        for row in table.rows:
+            for column in PSEUDONYMIZED:
+                if isinstance(row.get(column), str):
+                    row[column] = pseudonymize(row[column], names)
     if fmt == "jsonl":
         return _jsonl(table, path, force)
     warnings: list[str] = []
