@@ -38,6 +38,8 @@ def run(script: str, arguments: list[str]) -> dict:
     """Run one benchmark; its peak memory comes from wait4: the largest process of its
     tree (qcode processes it started and waited for included)."""
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    # the qcode script of the Python running this (a venv need not be activated)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen([sys.executable, str(HERE / script), *arguments],
