@@ -62,3 +62,23 @@ def test_migration_3_indexes_the_sentences_and_turns_of_existing_revisions(proje
     assert len(expected[0]) == 4 * db.execute(
         "SELECT count(*) FROM segments WHERE kind = 'sentence'").fetchone()[0]
     assert check(db) == []
+
+
+def test_doctor_checks_codes_codings_and_suggestions(project):
+    from conftest import CODEBOOK
+    from qcode.codebook.model import load_codebook
+    from qcode.codebook.sync import sync
+    from qcode.coding import add_coding
+
+    sync(project.db, load_codebook(CODEBOOK))
+    import_paths(project.db, [SAMPLE / "a01-housing-perm.md"], ImportOptions())
+    add_coding(project.db, "a01-housing-perm", "distrust", coder="anna", segment=2)
+    db = project.db
+    assert check(db) == []
+    db.execute("PRAGMA foreign_keys = OFF")
+    db.execute("UPDATE codes SET status = 'merged', merged_into_id = 9999 WHERE name = 'appeals'")
+    db.execute("INSERT INTO revisions (document_id, number, text, sha256, created) SELECT "
+               "document_id, 2, text, sha256, created FROM revisions")
+    found = {p.check for p in check(db)}
+    assert {"merged codes point to active codes", "codings on old revisions are flagged"} \
+        <= found

@@ -53,6 +53,22 @@ _SQL_CHECKS = [
      "SELECT c.path FROM codes c JOIN codes p ON p.id = c.parent_id "
      "WHERE c.status = 'active' AND p.status != 'active'",
      "active code {0!r} has a retired parent"),
+    ("merged codes point to active codes",
+     "SELECT c.path FROM codes c LEFT JOIN codes t ON t.id = c.merged_into_id "
+     "WHERE c.status = 'merged' AND (t.id IS NULL OR t.status != 'active')",
+     "code {0!r} was merged into a code that is not active"),
+    ("codings on old revisions are flagged",
+     "SELECT c.id, d.name FROM codings c JOIN documents d ON d.id = c.document_id "
+     "WHERE c.revision_id != (SELECT id FROM current_revisions r WHERE r.document_id = "
+     "c.document_id) AND c.needs_review = 0",
+     "coding {0} in {1!r} is on an earlier revision but not flagged for review"),
+    ("accepted suggestions have their coding",
+     "SELECT g.id FROM suggestions g WHERE g.status = 'accepted' AND NOT EXISTS "
+     "(SELECT 1 FROM codings c WHERE c.id = g.coding_id)",
+     "suggestion {0} was accepted but its coding is gone"),
+    ("codings are not empty",
+     "SELECT c.id FROM codings c WHERE c.start < 0 OR c.start >= c.\"end\"",
+     "coding {0} is empty or reversed"),
 ]
 
 
