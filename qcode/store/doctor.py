@@ -66,9 +66,6 @@ _SQL_CHECKS = [
      "SELECT g.id FROM suggestions g WHERE g.status = 'accepted' AND NOT EXISTS "
      "(SELECT 1 FROM codings c WHERE c.id = g.coding_id)",
      "suggestion {0} was accepted but its coding is gone"),
-    ("codings are not empty",
-     "SELECT c.id FROM codings c WHERE c.start < 0 OR c.start >= c.\"end\"",
-     "coding {0} is empty or reversed"),
 ]
 
 
