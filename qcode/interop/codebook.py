@@ -350,11 +350,17 @@ def import_codebook(source: str | Path, target: str | Path, *, merge: bool = Fal
     return result
 
 
+DEFINITION = ("description", "color", "include", "exclude", "examples")
+
+
 def merge_codes(codes: list[dict], nodes: list[CodeNode], warnings: list[str],
-                completed: list[str] | None = None) -> tuple[list[str], dict[str, str]]:
+                completed: list[str] | None = None, *, conflicts: list[str] | None = None,
+                prefer: str = "ours") -> tuple[list[str], dict[str, str]]:
     """Add *nodes* to the YAML code mappings *codes* (in place): a code found by GUID,
-    then by path, stays as it is (empty fields are filled in); others are added under
-    their parents. Returns (paths added, {imported GUID: its path in *codes*})."""
+    then by path, stays as it is (empty fields are filled in; where both sides define a
+    field differently, *conflicts* lists it and *prefer* 'theirs' takes the other's);
+    others are added under their parents. Returns (paths added, {imported GUID: its
+    path in *codes*})."""
     _clean_names(nodes, warnings)
     by_guid, by_path = _index(codes)
     added: list[str] = []
@@ -364,10 +370,18 @@ def merge_codes(codes: list[dict], nodes: list[CodeNode], warnings: list[str],
         parent_path = path.rpartition("/")[0]
         existing = by_guid.get(node.guid) or by_path.get(path)
         if existing is not None:
-            filled = [k for k in ("description", "color", "include", "exclude", "examples")
-                      if getattr(node, k) and not existing[0].get(k)]
+            filled = [k for k in DEFINITION if getattr(node, k) and not existing[0].get(k)]
             for key in filled:
                 existing[0][key] = getattr(node, key)
+            differ = [k for k in DEFINITION if getattr(node, k) and existing[0].get(k)
+                      and _norm(existing[0][k]) != _norm(getattr(node, k))]
+            if differ and conflicts is not None:
+                conflicts.append(f"code {existing[1]!r}: {', '.join(differ)} differ"
+                                 + (" (theirs taken)" if prefer == "theirs" else
+                                    " (ours kept)"))
+            if prefer == "theirs":
+                for key in differ:
+                    existing[0][key] = getattr(node, key)
             if filled and completed is not None:
                 completed.append(existing[1])
             placed[path] = existing
@@ -385,6 +399,13 @@ def merge_codes(codes: list[dict], nodes: list[CodeNode], warnings: list[str],
         path_of[node.guid] = here
         added.append(here)
     return added, path_of
+
+
+def _norm(value):
+    if isinstance(value, str):
+        return " ".join(value.split()).lower() if value.startswith("#") else " ".join(
+            value.split())
+    return [_norm(v) for v in value] if isinstance(value, list) else value
 
 
 def _index(codes: list[dict]) -> tuple[dict[str, tuple[dict, str]],

@@ -81,6 +81,9 @@ class ProjectImport:
     coders: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     backup: Path | None = None  # taken first when the project already had data
+    conflicts: list[str] = field(default_factory=list)
+    attributes: int = 0  # attribute values added to documents the project had
+    dry_run: bool = False
 
     @property
     def share(self) -> float:
@@ -271,40 +274,56 @@ def import_project(db, path: str | Path, *, codebook_path: Path, coder: str,
                          default_language=default_language)
 
 
+class _DryRun(Exception):
+    """Raised inside the transaction to roll back a dry run."""
+
+
 def import_parsed(db, project: Project, path: str | Path, *, codebook_path: Path, coder: str,
-                  speaker_pattern: str | None = None, default_language: str = "en"
+                  speaker_pattern: str | None = None, default_language: str = "en",
+                  merge: bool = False, prefer: str = "ours", dry_run: bool = False
                   ) -> ProjectImport:
-    """Write a project read from any program (REFI-QDA, Taguette, QualCoder) into this
-    one: the codes into the YAML codebook, the rest in one transaction."""
+    """Write a project read from any program (REFI-QDA, Taguette, QualCoder, another
+    qcode project) into this one: the codes into the YAML codebook, the rest in one
+    transaction. With *merge*, a document of the same name but other text is a conflict
+    listed and skipped (not an error), and attribute values that differ are conflicts
+    resolved by *prefer*. *dry_run* does everything, reports it and rolls it back."""
     from qcode.codebook.model import codebook_from_text
     from qcode.codebook.sync import sync
     from qcode.safeyaml import load_file
     from qcode.store import transaction
 
-    result = ProjectImport(Path(path), project.origin or "unknown program")
+    result = ProjectImport(Path(path), project.origin or "unknown program", dry_run=dry_run)
     for kind in sorted(set(getattr(project, "skipped", []))):
         result.warnings.append(f"{kind} sources are not imported (qcode holds text only)")
     data = load_file(codebook_path).data if codebook_path.exists() else {}
     data = data if isinstance(data, dict) else {}
     data.setdefault("name", Path(path).stem)
     data["codes"] = data.get("codes") or []
-    result.codes_added, paths_of = merge_codes(data["codes"], project.codes, result.warnings)
+    result.codes_added, paths_of = merge_codes(data["codes"], project.codes, result.warnings,
+                                               conflicts=result.conflicts, prefer=prefer)
     text = render_yaml(data, header=f"# Codebook for qcode (codes merged from "
                                     f"{Path(path).name}, {result.origin}).\n")
     codebook = codebook_from_text(text, str(codebook_path))
     prepared = [_prepare(source, project.origin, result, speaker_pattern, default_language)
                 for source in project.sources]
-    if db.execute("SELECT EXISTS (SELECT 1 FROM documents) OR EXISTS (SELECT 1 FROM codes)"
-                  ).fetchone()[0]:
+    if not dry_run and db.execute(
+            "SELECT EXISTS (SELECT 1 FROM documents) OR EXISTS (SELECT 1 FROM codes)"
+            ).fetchone()[0]:
         from qcode.store.backup import auto_backup
 
         result.backup = auto_backup(db, f"before import of {Path(path).name}")
-    with transaction(db):
-        sync(db, codebook, coder=coder)
-        code_ids = {g: db.execute("SELECT id FROM codes WHERE path = ? AND status = 'active'",
-                                  [p]).fetchone()[0] for g, p in paths_of.items()}
-        _write(db, project, prepared, code_ids, coder, result)
-        faults.point("project-import")
+    try:
+        with transaction(db):
+            sync(db, codebook, coder=coder)
+            code_ids = {g: db.execute("SELECT id FROM codes WHERE path = ? AND status = "
+                                      "'active'", [p]).fetchone()[0]
+                        for g, p in paths_of.items()}
+            _write(db, project, prepared, code_ids, coder, result, merge=merge, prefer=prefer)
+            faults.point("project-import")
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        return result
     if codebook_path.exists() and result.codes_added:
         shutil.copy2(codebook_path, codebook_path.with_name(codebook_path.name + ".bak"))
     with atomic_output(codebook_path, force=True) as f:
@@ -350,7 +369,7 @@ def _prepare(source: Source, origin: str, result: ProjectImport, speaker_pattern
 
 
 def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
-           result: ProjectImport) -> None:
+           result: ProjectImport, *, merge: bool = False, prefer: str = "ours") -> None:
     from qcode.ingest.importer import _store
     from qcode.store.records import coder_id, log_change
 
@@ -380,7 +399,15 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
         if found:
             document_id, revision_id = found
             report.status = "existing"
+            if merge:
+                _merge_attributes(db, document_id, source, result, prefer)
         else:
+            if merge and db.execute("SELECT 1 FROM documents WHERE name = ?",
+                                    [source.name]).fetchone():
+                result.conflicts.append(f"document {source.name!r}: same name, different text "
+                                        "(a different revision?); not merged")
+                report.status = "conflict"
+                continue
             if db.execute("SELECT 1 FROM documents WHERE name = ?", [source.name]).fetchone():
                 raise InteropError(f"{result.path}: source {source.name!r}: the project has a "
                                    "document of that name with different text; nothing was "
@@ -397,7 +424,7 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
                 for note in selection.notes:
                     memo_targets.append((note, {"target": "document",
                                                 "document_id": document_id}))
-            for code, user, created, notes in selection.codings:
+            for code, user, created, notes, *kind in selection.codings:
                 if code not in code_ids:
                     result.warnings.append(f"{source.name}: a coding refers to code {code}, "
                                            "which the codebook does not have; skipped")
@@ -406,7 +433,8 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO codings (document_id, revision_id, start, \"end\", "
                     "code_id, coder_id, origin, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [document_id, *key, origin, created or selection.created or stamp])
+                    [document_id, *key, kind[0] if kind else origin,
+                     created or selection.created or stamp])
                 if cursor.rowcount:
                     result.codings += 1
                     coding_id = cursor.lastrowid
@@ -450,6 +478,28 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
                after={"file": str(result.path), "origin": result.origin,
                       "codings": result.codings, "memos": result.memos,
                       "sources": [s.name for s in result.sources]})
+
+
+def _merge_attributes(db, document_id: int, source: Source, result: ProjectImport,
+                      prefer: str) -> None:
+    from qcode.ingest.attributes import typed
+
+    ours = dict(db.execute("SELECT key, value FROM attributes WHERE document_id = ?",
+                           [document_id]).fetchall())
+    for key, (value, _) in source.attributes.items():
+        text, kind = typed(value)
+        if key not in ours:
+            db.execute("INSERT INTO attributes (document_id, key, value, type) VALUES "
+                       "(?, ?, ?, ?)", [document_id, key, text, kind])
+            result.attributes += 1
+        elif ours[key] != text:
+            result.conflicts.append(f"document {source.name!r}: attribute {key} is "
+                                    f"{ours[key]!r} here, {text!r} there"
+                                    + (" (theirs taken)" if prefer == "theirs" else
+                                       " (ours kept)"))
+            if prefer == "theirs":
+                db.execute("UPDATE attributes SET value = ?, type = ? WHERE document_id = ? "
+                           "AND key = ?", [text, kind, document_id, key])
 
 
 def _guid_or_none(value: str | None) -> str | None:
