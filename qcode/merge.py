@@ -13,7 +13,6 @@ adds nothing. A backup is taken first; the merge is one transaction.
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from pathlib import Path
 
@@ -28,21 +27,13 @@ def read_qcode(path: str | Path) -> Project:
     database = path / "qcode.db" if path.is_dir() else path
     if not database.is_file():
         raise QcodeError(f"{path}: not a qcode project (no qcode.db)")
-    try:
-        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError as exc:
-        raise QcodeError(f"{database}: not a qcode database: {exc}") from None
-    try:
-        if not {"documents", "revisions", "codes", "codings", "coders"} <= tables:
-            raise QcodeError(f"{database}: not a qcode database")
-        from qcode.store.connection import Database
+    from qcode.interop.sqlite_files import read_only
+    from qcode.store.connection import Database
 
+    # not immutable: the other project is in WAL mode, its last commits may be in the WAL
+    with read_only(database, "qcode", {"documents", "revisions", "codes", "codings",
+                                       "coders"}, immutable=False) as (conn, _):
         return _read(Database(conn), database)
-    except sqlite3.DatabaseError as exc:
-        raise QcodeError(f"{database}: cannot read it: {exc}") from None
-    finally:
-        conn.close()
 
 
 def _read(db, database: Path) -> Project:

@@ -11,7 +11,6 @@ points of ``fulltext``, like Python.
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from qcode.codebook.model import GUID_NAMESPACE
 from qcode.errors import InteropError
 from qcode.interop.qdpx_import import Project, Selection, Source
 from qcode.interop.refi import CodeNode
+from qcode.interop.sqlite_files import read_only
 
 NEEDED = {"source", "code_name", "code_text"}
 ATTRIBUTE_KINDS = {"numeric": "number", "character": "text"}
@@ -33,22 +33,8 @@ def read_qualcoder(path: str | Path) -> Project:
     database = path / "data.qda" if path.is_dir() else path
     if not database.is_file():
         raise InteropError(f"{path}: not a QualCoder project (no data.qda)")
-    try:
-        db = sqlite3.connect(f"file:{database}?mode=ro&immutable=1", uri=True)
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.DatabaseError as exc:
-        raise InteropError(f"{database}: not a QualCoder database (SQLite): {exc}") from None
-    try:
-        if not NEEDED <= tables:
-            raise InteropError(f"{database}: not a QualCoder database (no "
-                               f"{', '.join(sorted(NEEDED - tables))} table)")
-        project = _read(db, tables)
-        project.origin = "QualCoder"
-        return project
-    except sqlite3.DatabaseError as exc:
-        raise InteropError(f"{database}: cannot read the QualCoder database: {exc}") from None
-    finally:
-        db.close()
+    with read_only(database, "QualCoder", NEEDED) as (db, tables):
+        return _read(db, tables)
 
 
 def _read(db, tables: set[str]) -> Project:

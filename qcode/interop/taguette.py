@@ -14,7 +14,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import sqlite3
 import uuid
 from bisect import bisect_left, bisect_right
 from pathlib import Path
@@ -23,6 +22,7 @@ from qcode.codebook.model import GUID_NAMESPACE
 from qcode.errors import InteropError
 from qcode.interop.qdpx_import import Project, Selection, Source
 from qcode.interop.refi import CodeNode
+from qcode.interop.sqlite_files import read_only
 
 _TOKEN = re.compile(r"(<[^>]*>)|(&#?\w+;)|([^<&]+)|(.)", re.S)
 _LINE_ENDS = re.compile(r"</(p|div|h[1-6]|li|tr|blockquote|pre)\s*>|<br\s*/?>", re.I)
@@ -79,20 +79,8 @@ def read_taguette(path: str | Path, project: str | None = None) -> Project:
     path = Path(path)
     if not path.is_file():
         raise InteropError(f"{path}: no such file")
-    try:
-        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    except sqlite3.DatabaseError as exc:
-        raise InteropError(f"{path}: not a Taguette database (SQLite): {exc}") from None
-    try:
-        if not NEEDED <= tables:
-            raise InteropError(f"{path}: not a Taguette database (no "
-                               f"{', '.join(sorted(NEEDED - tables))} table)")
+    with read_only(path, "Taguette", NEEDED) as (db, _):
         return _read(db, path, project)
-    except sqlite3.DatabaseError as exc:
-        raise InteropError(f"{path}: cannot read the Taguette database: {exc}") from None
-    finally:
-        db.close()
 
 
 def _read(db, path: Path, wanted: str | None) -> Project:
