@@ -84,6 +84,15 @@ def build(root: Path, documents: int, seed: int = 0) -> int:
     return added
 
 
+def ensure_project(root: Path, documents: int) -> None:
+    """Build the benchmark project at *root* unless it is already there (--keep)."""
+    if not (root / "qcode.yaml").exists():
+        start = time.perf_counter()
+        codings = build(root, documents)
+        print(f"built {documents} transcripts and {codings:,} codings in "
+              f"{time.perf_counter() - start:.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--documents", type=int, default=1000)
@@ -92,11 +101,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="qcode-bench-"))
     root = args.keep or tmp / "project"
     try:
-        if not (root / "qcode.yaml").exists():
-            start = time.perf_counter()
-            codings = build(root, args.documents)
-            print(f"built {args.documents} transcripts and {codings:,} codings in "
-                  f"{time.perf_counter() - start:.0f} s")
+        ensure_project(root, args.documents)
         # as installed: byte code cached (some sandboxes set PYTHONDONTWRITEBYTECODE,
         # which makes every run compile qcode again); one warm-up run per command
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from analysis import build  # noqa: E402
+from analysis import ensure_project  # noqa: E402
 
 
 def bare_write(table, path: Path) -> None:
@@ -57,11 +57,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="qcode-bench-export-"))
     root = args.keep or tmp / "project"
     try:
-        if not (root / "qcode.yaml").exists():
-            start = time.perf_counter()
-            codings = build(root, args.documents)
-            print(f"built {args.documents} transcripts and {codings:,} codings in "
-                  f"{time.perf_counter() - start:.0f} s")
+        ensure_project(root, args.documents)
         from qcode.analysis.scope import Scope
         from qcode.export.excerpts import collect, export_excerpts
         from qcode.project import Project

@@ -37,6 +37,20 @@ def project(tmp_path) -> Project:
 
 
 @pytest.fixture
+def sample_project(project) -> Project:
+    """The shipped codebook synced, the sample corpus imported, one coding by anna."""
+    from qcode.codebook.model import load_codebook
+    from qcode.codebook.sync import sync
+    from qcode.coding import add_coding
+    from qcode.ingest.importer import ImportOptions, import_paths
+
+    sync(project.db, load_codebook(CODEBOOK))
+    import_paths(project.db, [SAMPLE], ImportOptions())
+    add_coding(project.db, "a01-housing-perm", "distrust", coder="anna", segment=3)
+    return project
+
+
+@pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
 

@@ -3,25 +3,20 @@ revision (codings follow) and removes the old text from the files."""
 
 import pytest
 
-from conftest import CODEBOOK, SAMPLE, write
+from conftest import write
 from qcode.anonymize import apply, load_names, pseudonymize, render_names, scan
-from qcode.codebook.model import load_codebook
-from qcode.codebook.sync import sync
 from qcode.coding import add_coding
 from qcode.errors import InputError
-from qcode.ingest.importer import ImportOptions, import_paths
 from qcode.store.doctor import check
 
 A01 = "a01-housing-perm"
 
 
 @pytest.fixture
-def coded(project):
-    sync(project.db, load_codebook(CODEBOOK))
-    import_paths(project.db, [SAMPLE], ImportOptions())
-    add_coding(project.db, A01, "distrust", coder="anna", segment=3)
-    add_coding(project.db, A01, "network", coder="anna", quote="My neighbour, Galina Petrovna,")
-    return project
+def coded(sample_project):
+    add_coding(sample_project.db, A01, "network", coder="anna",
+               quote="My neighbour, Galina Petrovna,")
+    return sample_project
 
 
 def test_scan_finds_speakers_and_names_but_not_roles_or_ordinary_words(coded):

@@ -12,7 +12,7 @@ from qcode.codebook.model import load_codebook
 from qcode.codebook.sync import sync
 from qcode.coding import add_coding
 from qcode.errors import StoreError
-from qcode.ingest.importer import ImportOptions, import_paths
+from qcode.ingest.importer import ImportOptions
 from qcode.store.backup import (AUTO_KEEP, auto_backup, backup, check_backup, list_backups,
                                 restore)
 
@@ -20,11 +20,8 @@ A01 = "a01-housing-perm"
 
 
 @pytest.fixture
-def filled(project):
-    sync(project.db, load_codebook(CODEBOOK))
-    import_paths(project.db, [SAMPLE], ImportOptions())
-    add_coding(project.db, A01, "distrust", coder="anna", segment=3)
-    return project
+def filled(sample_project):
+    return sample_project
 
 
 def test_backup_is_a_checked_private_copy_that_restores(filled, tmp_path):

@@ -12,9 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CODEBOOK, SAMPLE, table_counts
-from qcode.codebook.model import load_codebook
-from qcode.codebook.sync import sync
+from conftest import SAMPLE, table_counts
 from qcode.coding import add_coding
 from qcode.errors import StoreError
 from qcode.ingest.importer import ImportOptions, import_paths
@@ -34,11 +32,8 @@ def qcode(root, *args, limit: int | None = None):
 
 
 @pytest.fixture
-def coded(project):
-    sync(project.db, load_codebook(CODEBOOK))
-    import_paths(project.db, [SAMPLE], ImportOptions())
-    add_coding(project.db, A01, "distrust", coder="anna", segment=3)
-    return project
+def coded(sample_project):
+    return sample_project
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
