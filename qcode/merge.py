@@ -3,22 +3,33 @@
 Team members code copies of the same project on their own machines; the lead merges
 them. OTHER (a project folder, its qcode.db, or a .qdpx) is read without changing it
 and written through the same path as every project import (qcode.interop.qdpx_import):
-documents matched by content hash, then by name (a name with other text is a conflict,
-listed and skipped); codes by GUID, then path; coders by name. Nothing here is
-overwritten or deleted unless `--prefer theirs` resolves a conflicting definition or
-attribute. Codings are never merged into one another: each coder's stay theirs, and a
-coding already here (same place, code and coder) is not added again, so merging twice
-adds nothing. A backup is taken first; the merge is one transaction.
+documents matched by content hash, then by name; codes by GUID, then path; coders by
+name. Nothing here is overwritten or deleted unless `--prefer theirs` resolves a
+conflicting definition or attribute. Codings are never merged into one another: each
+coder's stay theirs, and a coding already here (same place, code and coder) is not added
+again, so merging twice adds nothing. A backup is taken first; the merge is one
+transaction.
+
+A document matched by name whose text differs goes through the revision mechanism
+(qcode.revisions): when their text is one of our earlier revisions, their codings are
+re-anchored to our current text; when our text is one of their earlier revisions, their
+text becomes our next revision (our codings re-anchored) and theirs go onto it; when the
+texts have diverged, ours is kept (``--prefer theirs`` takes theirs) and their codings
+are re-anchored. What cannot be placed with confidence is flagged for review on the
+revision it was made on, or, where this project does not have that revision, listed
+and left out.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from qcode.errors import QcodeError
 from qcode.interop.qdpx import derived_guid
-from qcode.interop.qdpx_import import Project, Selection, Source
+from qcode.interop.qdpx_import import Decision, Project, ProjectImport, Selection, Source
 
 
 def read_qcode(path: str | Path) -> Project:
@@ -77,12 +88,18 @@ def _read(db, database: Path) -> Project:
             "SELECT document_id, key, value, type FROM attributes"):
         if value is not None:
             attributes[document_id][key] = (value, kind)
+    history = defaultdict(list)
+    for document_id, sha in db.execute("SELECT document_id, sha256 FROM revisions "
+                                       "ORDER BY document_id, number"):
+        history[document_id].append(sha)
     sources = []
     for document_id, name, revision_id, text, sha, created in db.execute(
             "SELECT d.id, d.name, r.id, r.text, r.sha256, d.created FROM documents d JOIN "
             "current_revisions r ON r.document_id = d.id ORDER BY d.name").fetchall():
         source = Source(derived_guid("source", sha, name), name, text, [],
-                        attributes[document_id], document_notes[document_id], created)
+                        attributes[document_id], document_notes[document_id], created,
+                        history[document_id][:-1], _decisions(db, revision_id, code_guid, user),
+                        _earlier(db, document_id, revision_id, code_guid, user))
         spans: dict[tuple[int, int], Selection] = {}
         for coding_id, start, end, code_id, coder_id, origin, created_at in db.execute(
                 "SELECT id, start, \"end\", code_id, coder_id, origin, created FROM codings "
@@ -97,6 +114,43 @@ def _read(db, database: Path) -> Project:
                                                 created_at, coding_notes[coding_id], origin))
         sources.append(source)
     return Project("qcode", users, nodes, sources, notes, project_notes)
+
+
+def _earlier(db, document_id: int, revision_id: int, code_guid: dict, user: dict) -> list:
+    """Codings a revision left on an earlier revision, flagged for review."""
+    by_revision: dict[tuple[str, int], list[tuple]] = defaultdict(list)
+    for sha, number, start, end, code_id, coder_id, created, origin in db.execute(
+            "SELECT r.sha256, r.number, c.start, c.\"end\", c.code_id, c.coder_id, c.created, "
+            "c.origin FROM codings c JOIN revisions r ON r.id = c.revision_id WHERE "
+            "c.document_id = ? AND c.revision_id != ? ORDER BY r.number, c.start, c.id",
+            [document_id, revision_id]):
+        if code_id in code_guid:
+            by_revision[(sha, number)].append((start, end, code_guid[code_id],
+                                               user.get(coder_id), created, origin))
+    return [(sha, number, rows) for (sha, number), rows in by_revision.items()]
+
+
+def _decisions(db, revision_id: int, code_guid: dict, user: dict) -> list[Decision]:
+    """The suggestions on *revision_id* a coder accepted or rejected (pending ones are
+    not merged: `qcode suggest` makes them again)."""
+    out = []
+    for row in db.query(
+            "SELECT s.start, s.\"end\", s.code_id, s.score, s.suggester, s.rationale, s.status, "
+            "s.decided_by, s.decided_at, s.created, c.start AS c_start, c.\"end\" AS c_end, "
+            "c.code_id AS c_code, c.coder_id AS c_coder FROM suggestions s LEFT JOIN codings c "
+            "ON c.id = s.coding_id WHERE s.revision_id = ? AND s.status != 'pending' "
+            "ORDER BY s.start, s.\"end\", s.id", [revision_id]):
+        if row["code_id"] not in code_guid:
+            continue
+        coding = None
+        if row["c_start"] is not None and row["c_code"] in code_guid:
+            coding = (row["c_start"], row["c_end"], code_guid[row["c_code"]],
+                      user.get(row["c_coder"]))
+        out.append(Decision(row["start"], row["end"], code_guid[row["code_id"]], row["score"],
+                            row["suggester"], row["rationale"], row["status"],
+                            user.get(row["decided_by"]), row["decided_at"], row["created"],
+                            coding))
+    return out
 
 
 def read_other(path: str | Path) -> Project:
@@ -126,3 +180,191 @@ def merge(db, other: str | Path, *, codebook_path: Path, coder: str, prefer: str
                          default_language=default_language, merge=True, prefer=prefer,
                          dry_run=dry_run)
 
+
+
+# -- a document whose text differs on the two sides --------------------------------------
+
+
+@dataclass
+class Placer:
+    """Where their codings and decisions on one document go in this project."""
+    document: str
+    document_id: int
+    revision_id: int  # this project's current revision of the document
+    anchorer: object | None  # qcode.anchor.Anchorer from their text; None: offsets hold
+    fallback: int | None  # our earlier revision equal to their text: unsure places go there
+    how: str
+    conflict: bool
+    counts: dict[str, int] = field(default_factory=dict)
+    _seen: dict = field(default_factory=dict)
+
+    def place(self, start: int, end: int) -> tuple[int, int, int, int] | None:
+        """(revision, start, end, needs_review) for their span, or None if it cannot be
+        placed with confidence and there is no revision of theirs here to flag it on."""
+        if self.anchorer is None:
+            return self.revision_id, start, end, 0
+        if (start, end) not in self._seen:
+            found = self.anchorer.place(start, end)
+            if found:
+                spot, method = (self.revision_id, found.start, found.end, 0), found.method
+            elif self.fallback:
+                spot, method = (self.fallback, start, end, 1), "flagged"
+            else:
+                spot, method = None, "not placed"
+            self.counts[method] = self.counts.get(method, 0) + 1
+            self._seen[(start, end)] = spot
+        return self._seen[(start, end)]
+
+    def report(self, result: ProjectImport) -> None:
+        line = f"document {self.document!r}: {self.how}"
+        if self.counts:
+            line += f"; their coded passages: {_counted(self.counts)}"
+        result.revised.append(self.document)
+        (result.conflicts if self.conflict else result.warnings).append(line)
+
+
+def _counted(counts: dict[str, int]) -> str:
+    order = ["exact", "search", "fuzzy", "flagged", "not placed"]
+    words = {"exact": "moved exactly", "search": "found by search", "fuzzy": "found fuzzily",
+             "flagged": "flagged for review", "not placed": "not placed (left out)"}
+    return ", ".join(f"{counts[k]} {words[k]}" for k in order if counts.get(k)) or "none"
+
+
+def reconcile(db, source: Source, doc, digest: str, result: ProjectImport, *, prefer: str,
+              coder: str, language: str) -> Placer:
+    """Decide, for a document of the same name with other text, where their work goes
+    (see the module's docstring); stores their text as a new revision when it is newer."""
+    from qcode.anchor import Anchorer
+    from qcode.documents import resolve_document
+    from qcode.revisions import revision_windows
+
+    current = resolve_document(db, source.name)
+    ours = db.execute("SELECT sha256 FROM revisions WHERE id = ?",
+                      [current["revision_id"]]).fetchone()[0]
+    earlier = db.execute("SELECT id, number, text FROM revisions WHERE document_id = ? AND "
+                         "sha256 = ? ORDER BY number DESC LIMIT 1",
+                         [current["id"], digest]).fetchone()
+    if earlier:
+        anchorer = Anchorer(earlier[2], current["text"],
+                            revision_windows(db, current["revision_id"]))
+        return Placer(source.name, current["id"], current["revision_id"], anchorer,
+                      earlier[0], f"their text is this project's revision {earlier[1]}, "
+                      f"ours is revision {current['revision']}: their codings re-anchored",
+                      conflict=False)
+    newer = ours in source.history
+    if newer or prefer == "theirs":
+        from qcode.ingest.importer import ImportOptions
+        from qcode.revisions import revise
+
+        moved = revise(db, current, doc, source=str(result.path), coder=coder,
+                       options=ImportOptions(default_language=language),
+                       note=f"merged from {result.path.name}", backup=False)
+        how = ("their text is a newer revision of ours" if newer else
+               "the texts differ; theirs taken (--prefer theirs)")
+        how += (f": stored as revision {moved.revision}; this project's codings, memos and "
+                f"suggestions re-anchored ({_counted(moved.counts())})")
+        latest = resolve_document(db, source.name)
+        return Placer(source.name, current["id"], latest["revision_id"], None, None, how,
+                      conflict=not newer)
+    anchorer = Anchorer(doc.text, current["text"], revision_windows(db, current["revision_id"]))
+    return Placer(source.name, current["id"], current["revision_id"], anchorer, None,
+                  "same name, different text, and neither is a revision of the other: ours "
+                  "kept (--prefer theirs takes theirs), their codings re-anchored",
+                  conflict=True)
+
+
+def merge_earlier(db, source: Source, document_id: int, code_ids: dict[str, int], who,
+                  result: ProjectImport) -> None:
+    """Their codings flagged for review on an earlier revision go, still flagged, onto
+    our revision with the same text; where we have no such revision they are listed."""
+    for sha, number, rows in source.earlier:
+        ours = db.execute("SELECT id FROM revisions WHERE document_id = ? AND sha256 = ?",
+                          [document_id, sha]).fetchone()
+        if ours is None:
+            result.conflicts.append(
+                f"document {source.name!r}: {len(rows)} of their codings wait for review on "
+                f"their revision {number}, which this project does not have; not merged")
+            continue
+        for start, end, code, user, created, origin in rows:
+            if code not in code_ids:
+                continue
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO codings (document_id, revision_id, start, \"end\", "
+                "code_id, coder_id, origin, needs_review, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
+                [document_id, ours[0], start, end, code_ids[code], who(user), origin, created])
+            result.codings += cursor.rowcount
+
+
+# -- suggestion decisions ------------------------------------------------------------------
+
+
+def merge_decisions(db, source: Source, document_id: int, placer: Placer | None,
+                    revision_id: int, code_ids: dict[str, int], who, result: ProjectImport
+                    ) -> None:
+    """Their accepted and rejected suggestions: a pending one here takes their decision,
+    a missing one is added as decided (the suggester's model learns from both); one
+    decided the other way here is a conflict, ours kept."""
+    from qcode.store.records import now
+
+    def spot(start, end):
+        return placer.place(start, end) if placer else (revision_id, start, end, 0)
+
+    run_id = None
+    for decision in source.decisions:
+        where = spot(decision.start, decision.end)
+        if decision.code not in code_ids or where is None:
+            continue
+        revision, start, end, flagged = where
+        code = code_ids[decision.code]
+        coding = None
+        if decision.coding:
+            c_start, c_end, c_code, c_user = decision.coding
+            c_where = spot(c_start, c_end)
+            row = c_where and c_code in code_ids and db.execute(
+                "SELECT id FROM codings WHERE revision_id = ? AND start = ? AND \"end\" = ? "
+                "AND code_id = ? AND coder_id = ?",
+                [*c_where[:3], code_ids[c_code], who(c_user)]).fetchone()
+            coding = row[0] if row else None
+        if decision.status == "accepted" and coding is None:
+            continue  # its coding was not merged (see the warnings above)
+        here = db.execute("SELECT id, status FROM suggestions WHERE revision_id = ? AND "
+                          "start = ? AND \"end\" = ? AND code_id = ? ORDER BY id",
+                          [revision, start, end, code]).fetchall()
+        statuses = {status for _, status in here}
+        if decision.status in statuses:
+            continue  # decided the same way here (or merged before)
+        decider = who(decision.user)
+        pending = [sid for sid, status in here if status == "pending"]
+        if pending:
+            db.execute("UPDATE suggestions SET status = ?, decided_by = ?, decided_at = ?, "
+                       "coding_id = ? WHERE id = ?",
+                       [decision.status, decider, decision.decided_at or now(), coding,
+                        pending[0]])
+        elif here:
+            result.conflicts.append(
+                f"document {source.name!r}: a suggestion of code {decision.code} at "
+                f"{start}-{end} is {here[0][1]} here, {decision.status} there (ours kept)")
+            continue
+        else:
+            if run_id is None:
+                run_id = _merge_run(db, result)
+            db.execute("INSERT OR IGNORE INTO suggestions (run_id, document_id, revision_id, "
+                       "start, \"end\", code_id, score, suggester, rationale, status, "
+                       "decided_by, decided_at, coding_id, needs_review, created) VALUES "
+                       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [run_id, document_id, revision, start, end, code, decision.score,
+                        decision.suggester, decision.rationale, decision.status, decider,
+                        decision.decided_at or now(), coding, flagged, decision.created])
+        result.decisions += 1
+
+
+def _merge_run(db, result: ProjectImport) -> int:
+    """The run that suggestions added by this merge belong to."""
+    from qcode.store.records import now
+
+    stamp = now()
+    return db.execute("INSERT INTO runs (kind, params, status, started, finished, summary) "
+                      "VALUES ('merge', ?, 'done', ?, ?, ?)",
+                      [json.dumps({"from": str(result.path)}), stamp, stamp,
+                       "suggestion decisions merged from another copy"]).lastrowid

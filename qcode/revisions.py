@@ -5,6 +5,7 @@ deleted."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,9 +80,8 @@ def revise(db, current: dict, parsed: ParsedDocument, *, source: str,
         return UpdateResult(current["name"], current["revision"], unchanged=True)
     sentences = split_sentences(parsed.text, parsed.turns,
                                 current["language"] or options.default_language)
-    windows = [(s, e) for _, s, e in sentences]
-    windows += [(a[0], b[1]) for a, b in zip(windows, windows[1:], strict=False)]
-    anchorer = anchorer or Anchorer(current["text"], parsed.text, windows)
+    anchorer = anchorer or Anchorer(current["text"], parsed.text,
+                                    search_windows([(s, e) for _, s, e in sentences]))
     if backup:
         from qcode.store.backup import auto_backup
 
@@ -115,6 +115,19 @@ def revise(db, current: dict, parsed: ParsedDocument, *, source: str,
                           **result.counts()})
         faults.point("doc-update")
     return result
+
+
+def search_windows(sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Where a fuzzy search for a moved passage looks: each sentence and each pair."""
+    return sentences + [(a[0], b[1]) for a, b in zip(sentences, sentences[1:], strict=False)]
+
+
+def revision_windows(db, revision_id: int) -> list[tuple[int, int]]:
+    """search_windows of a stored revision."""
+    from qcode.store.words import read_sentences
+
+    starts, ends = read_sentences(db, json.dumps([revision_id]))[revision_id]
+    return search_windows(list(zip(starts, ends, strict=True)))
 
 
 def _move(db, table, entity, row_id, start, end, anchorer, revision_id, who, batch) -> Moved:

@@ -95,24 +95,165 @@ def test_a_renamed_code_is_matched_by_guid_and_conflicts_are_listed(team, tmp_pa
     lead.close()
 
 
-def test_a_document_with_other_text_is_a_conflict_not_a_change(team, tmp_path):
-    lead, copies = team
-    copy = Project.open(copies["anna"])
+def _revise(project_root, text_of, coder):
+    """Store a new revision of A01 in the project at *project_root*."""
     from qcode.revisions import update_document
 
-    path = tmp_path / f"{A01}.md"
-    path.write_text((SAMPLE / f"{A01}.md").read_text("utf-8") + "\nMarina: One more.\n",
-                    "utf-8")
-    update_document(copy.db, A01, path, options=ImportOptions(), coder="anna")
-    copy.close()
+    project = Project.open(project_root)
+    path = project_root / f"{A01}.md"
+    path.write_text(text_of((SAMPLE / f"{A01}.md").read_text("utf-8")), "utf-8")
+    update_document(project.db, A01, path, options=ImportOptions(), coder=coder)
+    project.close()
+
+
+def _codings(db, coder):
+    return db.execute(
+        "SELECT r.number, c.needs_review, substr(r.text, c.start + 1, c.\"end\" - c.start) "
+        "FROM codings c JOIN coders k ON k.id = c.coder_id JOIN revisions r ON "
+        "r.id = c.revision_id JOIN documents d ON d.id = c.document_id WHERE k.name = ? AND "
+        "d.name = ? ORDER BY c.start", [coder, A01]).fetchall()
+
+
+def test_their_codings_on_our_earlier_revision_are_re_anchored(team):
+    """The lead corrected the transcript after copying it; anna coded the old text."""
+    lead, copies = team
+    lead.close()
+    _revise(lead.root, lambda t: t.replace("Nobody asked us.", "No one consulted the "
+                                           "residents.").replace("a music teacher",
+                                                                 "a piano teacher"), "lead")
+    lead = Project.open(lead.root)
+    anna = _codings(Project.open(copies["anna"]).db, "anna")
+    result = merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead")
+    assert result.revised == [A01] and not result.conflicts
+    line = next(w for w in result.warnings if w.startswith(f"document {A01!r}"))
+    assert "their text is this project's revision 1, ours is revision 2" in line
+    assert "1 flagged for review" in line
+    merged = _codings(lead.db, "anna")
+    assert len(merged) == len(anna) == 10
+    flagged = [m for m in merged if m[1]]
+    assert flagged == [(1, 1, "Nobody asked us.")]  # left on revision 1, for review
+    # the others moved to revision 2 with their text unchanged
+    assert sorted(t for n, _, t in merged if n == 2) == sorted(
+        t for _, _, t in anna if t != "Nobody asked us.")
+    assert check(lead.db) == []
+    again = merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead")
+    assert again.codings == 0 and again.decisions == 0
+    lead.close()
+
+
+def test_their_newer_revision_becomes_ours_and_our_codings_follow(team):
+    """boris corrected the transcript in his copy; the lead had coded the old text."""
+    lead, copies = team
+    add_coding(lead.db, A01, "trust", coder="lead", segment=3)  # the sentence boris edits
+    add_coding(lead.db, A01, "trust", coder="lead", segment=4)
+    ours = _codings(lead.db, "lead")
+    lead.close()
+    _revise(copies["boris"], lambda t: t.replace("It started with our building, really.",
+                                                 "It all started with our building."),
+            "boris")
+    lead = Project.open(lead.root)
+    before = table_counts(lead.db)
+    preview = merge(lead.db, copies["boris"], codebook_path=lead.codebook_path,
+                    coder="lead", dry_run=True)
+    assert preview.revised == [A01] and table_counts(lead.db) == before
+    result = merge(lead.db, copies["boris"], codebook_path=lead.codebook_path, coder="lead")
+    assert any("their text is a newer revision of ours: stored as revision 2" in w
+               for w in result.warnings)
+    text = lead.db.execute("SELECT r.text FROM current_revisions r JOIN documents d ON "
+                           "d.id = r.document_id WHERE d.name = ?", [A01]).fetchone()[0]
+    assert "It all started with our building." in text
+    # ours re-anchored; the coding of the sentence boris rewrote is flagged on revision 1
+    assert _codings(lead.db, "lead") == [(1, 1, ours[0][2]), (2, 0, ours[1][2])]
+    assert any("1 flagged for review" in w for w in result.warnings)
+    boris = _codings(lead.db, "boris")
+    assert len(boris) == 10 and {n for n, _, _ in boris} == {2}
+    assert result.codings == 11
+    assert check(lead.db) == []
+    again = merge(lead.db, copies["boris"], codebook_path=lead.codebook_path, coder="lead")
+    assert again.codings == 0 and again.revised == []
+    lead.close()
+
+
+def test_diverged_texts_keep_ours_unless_theirs_is_preferred(team):
+    lead, copies = team
+    lead.close()
+    _revise(lead.root, lambda t: t.replace("Nobody asked us.", "Nobody asked us at all."),
+            "lead")
+    # anna's revision flags her coding of the sentence she rewrote; she codes the new one
+    _revise(copies["anna"], lambda t: t.replace("Nobody asked us.", "They asked no one."),
+            "anna")
+    anna = Project.open(copies["anna"])
+    add_coding(anna.db, A01, "distrust", coder="anna", quote="They asked no one.")
+    anna.close()
+    lead = Project.open(lead.root)
     before = table_counts(lead.db)
     result = merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead")
-    assert any(f"document {A01!r}: same name, different text" in c for c in result.conflicts)
-    texts = dict(lead.db.execute("SELECT d.name, r.text FROM documents d JOIN "
-                                 "current_revisions r ON r.document_id = d.id"))
-    assert "One more." not in texts[A01]
-    assert result.codings == 1  # anna's coding in b01 only
-    assert table_counts(lead.db)["documents"] == before["documents"]
+    line = next(c for c in result.conflicts if c.startswith(f"document {A01!r}"))
+    assert "neither is a revision of the other: ours kept" in line
+    assert "9 moved exactly, 1 not placed (left out)" in line
+    assert table_counts(lead.db)["revisions"] == before["revisions"]
+    # 9 re-anchored to our revision 2, the flagged one onto revision 1 (same text on both
+    # sides), still flagged; "They asked no one." has no place here
+    assert sorted((n, f) for n, f, _ in _codings(lead.db, "anna")) == [(1, 1)] + [(2, 0)] * 9
+    assert check(lead.db) == []
+    theirs = merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead",
+                   prefer="theirs")
+    assert any("theirs taken (--prefer theirs): stored as revision 3" in c
+               for c in theirs.conflicts)
+    assert theirs.codings == 1  # the passage that had no place in our text
+    assert sorted((n, f) for n, f, _ in _codings(lead.db, "anna")) == [(1, 1)] + [(3, 0)] * 10
+    assert check(lead.db) == []
+    lead.close()
+
+
+def test_suggestion_decisions_are_merged(team, tmp_path):
+    from qcode.nlp.run import SuggestOptions, run_suggestions
+    from qcode.suggestions import accept, reject
+
+    lead, _ = team
+    shutil.copytree(lead.root, tmp_path / "plain")  # a copy that never ran suggest
+    run_suggestions(lead, SuggestOptions(using=("rules",)))
+    lead.close()
+    shutil.copytree(lead.root, tmp_path / "carla")
+    carla = Project.open(tmp_path / "carla")
+    pending = [r[0] for r in carla.db.execute(
+        "SELECT id FROM suggestions WHERE status = 'pending' ORDER BY id LIMIT 4")]
+    accept(carla.db, pending[0], coder="carla")
+    accept(carla.db, pending[1], coder="carla")
+    reject(carla.db, pending[2], coder="carla")
+    reject(carla.db, pending[3], coder="carla")
+    carla.close()
+    lead = Project.open(lead.root)
+    reject(lead.db, pending[0], coder="lead")  # decided the other way here
+    result = merge(lead.db, tmp_path / "carla", codebook_path=lead.codebook_path,
+                   coder="lead")
+    assert result.decisions == 3 and result.codings == 2
+    assert any("is rejected here, accepted there (ours kept)" in c for c in result.conflicts)
+    status = dict(lead.db.execute(
+        "SELECT s.id, s.status || ':' || k.name FROM suggestions s JOIN coders k ON "
+        "k.id = s.decided_by WHERE s.id IN (?, ?, ?, ?)", pending))
+    assert status == {pending[0]: "rejected:lead", pending[1]: "accepted:carla",
+                      pending[2]: "rejected:carla", pending[3]: "rejected:carla"}
+    assert lead.db.execute("SELECT k.name FROM suggestions s JOIN codings c ON "
+                           "c.id = s.coding_id JOIN coders k ON k.id = c.coder_id "
+                           "WHERE s.id = ?", [pending[1]]).fetchone()[0] == "carla"
+    assert check(lead.db) == []
+    assert merge(lead.db, tmp_path / "carla", codebook_path=lead.codebook_path,
+                 coder="lead").decisions == 0
+    lead.close()
+    plain = Project.open(tmp_path / "plain")
+    added = merge(plain.db, tmp_path / "carla", codebook_path=plain.codebook_path,
+                  coder="lead")
+    assert added.decisions == 4
+    assert plain.db.execute("SELECT count(*), min(r.kind) FROM suggestions s JOIN runs r ON "
+                            "r.id = s.run_id WHERE s.status != 'pending'"
+                            ).fetchone() == (4, "merge")
+    assert check(plain.db) == []
+    plain.close()
+
+
+def test_a_project_cannot_merge_itself(team):
+    lead, _ = team
     with pytest.raises(QcodeError, match="that is this project"):
         merge(lead.db, lead.root, codebook_path=lead.codebook_path, coder="lead")
     lead.close()

@@ -24,7 +24,9 @@ def merge(ctx: typer.Context,
           ) -> None:
     """Merge another copy of the project (coded on another machine) into this one:
     documents by content, codes by GUID, coders by name. Adds documents, codes, codings,
-    memos and attributes; overwrites and deletes nothing; merging twice adds nothing."""
+    memos, attributes and suggestion decisions; overwrites and deletes nothing; merging
+    twice adds nothing. A transcript revised on one side: the older side's codings are
+    re-anchored to the newer text, and flagged for review where that is unsure."""
     from qcode.merge import merge as run_merge
 
     project = project_of(ctx)
@@ -40,7 +42,9 @@ def merge(ctx: typer.Context,
     message(("Would add" if dry_run else "Added") + f" from {other}: {added} document(s), "
             f"{len(result.codes_added)} code(s), {result.codings} coding(s) by "
             f"{', '.join(result.coders) or 'no new coder'}, {result.memos} memo(s), "
-            f"{result.attributes} attribute value(s); {len(result.conflicts)} conflict(s)"
+            f"{result.attributes} attribute value(s), {result.decisions} suggestion "
+            f"decision(s); {len(result.revised)} document(s) with other text reconciled; "
+            f"{len(result.conflicts)} conflict(s)"
             + ("; nothing was changed (dry run)" if dry_run else ""))
     if result.backup:
         message(f"Backup of this project before the merge: {result.backup}")

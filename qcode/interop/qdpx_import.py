@@ -41,6 +41,22 @@ class Selection:
 
 
 @dataclass
+class Decision:
+    """A suggestion accepted or rejected in another qcode project (merge only)."""
+    start: int
+    end: int
+    code: str  # GUID
+    score: float
+    suggester: str
+    rationale: str
+    status: str  # accepted | rejected
+    user: str | None  # who decided (user GUID)
+    decided_at: str | None
+    created: str
+    coding: tuple[int, int, str, str | None] | None  # the accepted coding: start, end, code, user
+
+
+@dataclass
 class Source:
     guid: str
     name: str
@@ -49,6 +65,11 @@ class Source:
     attributes: dict[str, tuple[str, str]] = field(default_factory=dict)  # key: (value, type)
     notes: list[str] = field(default_factory=list)
     created: str | None = None
+    history: list[str] = field(default_factory=list)  # sha256 of earlier revisions (qcode)
+    decisions: list[Decision] = field(default_factory=list)  # decided suggestions (qcode)
+    # codings left on earlier revisions for review (qcode): sha256 of that revision, its
+    # number there, and (start, end, code, user, created, origin) of each
+    earlier: list[tuple[str, int, list[tuple]]] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +104,8 @@ class ProjectImport:
     backup: Path | None = None  # taken first when the project already had data
     conflicts: list[str] = field(default_factory=list)
     attributes: int = 0  # attribute values added to documents the project had
+    decisions: int = 0  # suggestion decisions added (merge)
+    revised: list[str] = field(default_factory=list)  # documents whose text was reconciled
     dry_run: bool = False
 
     @property
@@ -396,18 +419,22 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
     for source, doc, sentences, language, digest, placed, report in prepared:
         found = db.execute("SELECT r.document_id, r.id FROM revisions r JOIN current_revisions c "
                            "ON c.id = r.id WHERE r.sha256 = ?", [digest]).fetchone()
+        placer = None
         if found:
             document_id, revision_id = found
             report.status = "existing"
             if merge:
                 _merge_attributes(db, document_id, source, result, prefer)
+        elif merge and db.execute("SELECT 1 FROM documents WHERE name = ?",
+                                  [source.name]).fetchone():
+            from qcode.merge import reconcile
+
+            placer = reconcile(db, source, doc, digest, result, prefer=prefer, coder=coder,
+                               language=language)
+            document_id, revision_id = placer.document_id, placer.revision_id
+            report.status = "revised"
+            _merge_attributes(db, document_id, source, result, prefer)
         else:
-            if merge and db.execute("SELECT 1 FROM documents WHERE name = ?",
-                                    [source.name]).fetchone():
-                result.conflicts.append(f"document {source.name!r}: same name, different text "
-                                        "(a different revision?); not merged")
-                report.status = "conflict"
-                continue
             if db.execute("SELECT 1 FROM documents WHERE name = ?", [source.name]).fetchone():
                 raise InteropError(f"{result.path}: source {source.name!r}: the project has a "
                                    "document of that name with different text; nothing was "
@@ -424,16 +451,20 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
                 for note in selection.notes:
                     memo_targets.append((note, {"target": "document",
                                                 "document_id": document_id}))
+            spot = placer.place(start, end) if placer else (revision_id, start, end, 0)
             for code, user, created, notes, *kind in selection.codings:
                 if code not in code_ids:
                     result.warnings.append(f"{source.name}: a coding refers to code {code}, "
                                            "which the codebook does not have; skipped")
                     continue
-                key = [revision_id, start, end, code_ids[code], who(user or selection.user)]
+                if spot is None:
+                    continue  # counted by the placer, reported with the document
+                key = [*spot[:3], code_ids[code], who(user or selection.user)]
                 cursor = db.execute(
                     "INSERT OR IGNORE INTO codings (document_id, revision_id, start, \"end\", "
-                    "code_id, coder_id, origin, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [document_id, *key, kind[0] if kind else origin,
+                    "code_id, coder_id, origin, needs_review, created) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [document_id, *key, kind[0] if kind else origin, spot[3],
                      created or selection.created or stamp])
                 if cursor.rowcount:
                     result.codings += 1
@@ -445,6 +476,17 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
                 for note in notes + selection.notes:
                     memo_targets.append((note, {"target": "coding", "coding_id": coding_id,
                                                 "document_id": document_id}))
+        if source.earlier:
+            from qcode.merge import merge_earlier
+
+            merge_earlier(db, source, document_id, code_ids, who, result)
+        if source.decisions:
+            from qcode.merge import merge_decisions
+
+            merge_decisions(db, source, document_id, placer, revision_id, code_ids, who,
+                            result)
+        if placer:
+            placer.report(result)
     for top in project.codes:
         for _, node in top.walk():
             for note in node.notes:
@@ -477,6 +519,7 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
     log_change(db, "import", "project", None, coder=importer,
                after={"file": str(result.path), "origin": result.origin,
                       "codings": result.codings, "memos": result.memos,
+                      "decisions": result.decisions, "revised": result.revised,
                       "sources": [s.name for s in result.sources]})
 
 
