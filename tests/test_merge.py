@@ -270,6 +270,18 @@ def test_cli_merge(runner, team):
     assert "Would add" in preview.stderr and "nothing was changed" in preview.stderr
     done = runner.invoke(app, ["-P", str(lead.root), "merge", str(copies["anna"])])
     assert done.exit_code == 0 and "11 coding(s) by anna" in done.stderr
+    assert runner.invoke(app, ["-P", str(lead.root), "merge", str(copies["boris"])]
+                         ).exit_code == 0
+    # the README's flow goes on to compare the two coders
+    agree = runner.invoke(app, ["-P", str(lead.root), "agree", "--coders", "anna,boris",
+                                "--code", "distrust", "--format", "json"])
+    assert agree.exit_code == 0, agree.stderr
+    import json
+
+    assert json.loads(agree.stdout)[0]["units"] > 0
+    found = runner.invoke(app, ["-P", str(lead.root), "agree", "--coders", "anna,boris",
+                                "--code", "distrust", "--disagreements", "--format", "csv"])
+    assert found.exit_code == 0 and len(found.stdout.strip().splitlines()) == 1 + 10
 
 
 def test_kill_9_during_a_merge_leaves_the_project_unchanged(team):
