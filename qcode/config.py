@@ -39,6 +39,12 @@ class ImportSettings:
 
 
 @dataclass
+class EncryptionSettings:
+    enabled: bool = False  # the database is a SQLCipher file (qcode init --encrypt)
+    key_file: str | None = None  # where its key is kept; null: asked for at a prompt
+
+
+@dataclass
 class ProjectConfig:
     name: str
     language: str = "en"
@@ -46,6 +52,7 @@ class ProjectConfig:
     coder: str | None = None
     nlp: NlpSettings = field(default_factory=NlpSettings)
     import_: ImportSettings = field(default_factory=ImportSettings)
+    encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
 
     def __post_init__(self) -> None:
         parse_config({"name": self.name, "language": self.language,
@@ -74,6 +81,12 @@ def _integer(low: int, high: int) -> Check:
             raise SettingError(where, f"must be a whole number from {low} to {high}")
         return value
     return check
+
+
+def _boolean(value: Any, where: tuple) -> bool:
+    if not isinstance(value, bool):
+        raise SettingError(where, "must be true or false")
+    return value
 
 
 def _speaker_pattern(value: Any, where: tuple) -> str | None:
@@ -114,9 +127,12 @@ _NLP = _section({"model": _text(optional=True), "fuzzy_threshold": _integer(50, 
                 NlpSettings)
 _IMPORT = _section({"speaker_pattern": _speaker_pattern, "max_file_mb": _integer(1, 1024)},
                    ImportSettings)
+_ENCRYPTION = _section({"enabled": _boolean, "key_file": _text(optional=True)},
+                       EncryptionSettings)
 _FIELDS: dict[str, Check] = {
     "name": _text(), "language": _text(pattern=r"[a-z]{2,3}", hint="an ISO 639 code like en"),
-    "codebook": _text(), "coder": _text(optional=True), "nlp": _NLP, "import": _IMPORT}
+    "codebook": _text(), "coder": _text(optional=True), "nlp": _NLP, "import": _IMPORT,
+    "encryption": _ENCRYPTION}
 
 
 def parse_config(data: Any) -> dict[str, Any]:
@@ -165,6 +181,17 @@ import:
   speaker_pattern: null
   # larger transcript files are refused
   max_file_mb: {config.import_.max_file_mb}
+""" + (_render_encryption(config.encryption) if config.encryption.enabled else "")
+
+
+def _render_encryption(encryption: EncryptionSettings) -> str:
+    key_file = _quote(encryption.key_file) if encryption.key_file else "null"
+    return f"""\
+encryption:
+  # the database, its journal and its backups are encrypted (SQLCipher); exports are not
+  enabled: true
+  # the file holding the key (keep it outside this folder); null = ask for the passphrase
+  key_file: {key_file}
 """
 
 

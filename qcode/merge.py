@@ -32,8 +32,9 @@ from qcode.interop.qdpx import derived_guid
 from qcode.interop.qdpx_import import Decision, Project, ProjectImport, Selection, Source
 
 
-def read_qcode(path: str | Path) -> Project:
-    """Another qcode project (a folder or its database), read-only."""
+def read_qcode(path: str | Path, key=None) -> Project:
+    """Another qcode project (a folder or its database), read-only; an encrypted one
+    with *key* (copies of a project share its key)."""
     path = Path(path).expanduser()
     database = path / "qcode.db" if path.is_dir() else path
     if not database.is_file():
@@ -43,7 +44,7 @@ def read_qcode(path: str | Path) -> Project:
 
     # not immutable: the other project is in WAL mode, its last commits may be in the WAL
     with read_only(database, "qcode", {"documents", "revisions", "codes", "codings",
-                                       "coders"}, immutable=False) as (conn, _):
+                                       "coders"}, immutable=False, key=key) as (conn, _):
         return _read(Database(conn), database)
 
 
@@ -153,14 +154,14 @@ def _decisions(db, revision_id: int, code_guid: dict, user: dict) -> list[Decisi
     return out
 
 
-def read_other(path: str | Path) -> Project:
+def read_other(path: str | Path, key=None) -> Project:
     """A qcode project folder or database, or a REFI-QDA .qdpx."""
     path = Path(path).expanduser()
     if path.suffix.lower() == ".qdpx":
         from qcode.interop.qdpx_import import read_project
 
         return read_project(path)
-    return read_qcode(path)
+    return read_qcode(path, key)
 
 
 def merge(db, other: str | Path, *, codebook_path: Path, coder: str, prefer: str = "ours",
@@ -175,7 +176,7 @@ def merge(db, other: str | Path, *, codebook_path: Path, coder: str, prefer: str
     target = other_path / "qcode.db" if other_path.is_dir() else other_path
     if target.exists() and here and Path(here).resolve() == target.resolve():
         raise QcodeError(f"{other}: that is this project")
-    return import_parsed(db, read_other(other), other, codebook_path=codebook_path,
+    return import_parsed(db, read_other(other, db.key), other, codebook_path=codebook_path,
                          coder=coder, speaker_pattern=speaker_pattern,
                          default_language=default_language, merge=True, prefer=prefer,
                          dry_run=dry_run)

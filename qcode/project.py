@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qcode.config import CONFIG_NAME, ProjectConfig, load_config, render_config
+from qcode.config import (CONFIG_NAME, EncryptionSettings, ProjectConfig, load_config,
+                          render_config)
 from qcode.errors import ProjectError
+
+if TYPE_CHECKING:
+    from qcode.store.keys import Key
 
 DB_NAME = "qcode.db"
 ENV_PROJECT = "QCODE_PROJECT"
@@ -27,6 +33,9 @@ codes: []
 class Project:
     root: Path
     config: ProjectConfig
+    # asked for the key of an encrypted project (the CLI's prompt); None: no one to ask
+    ask_key: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+    key_file: Path | None = field(default=None, compare=False)  # --key-file: wins over config
 
     # -- finding and creating --------------------------------------------------------
     @classmethod
@@ -57,16 +66,27 @@ class Project:
 
     @classmethod
     def init(cls, root: str | Path, *, name: str | None = None, language: str = "en",
-             codebook: str | None = None, coder: str | None = None) -> Project:
-        """Create a project folder. Refuses a folder that already holds a project."""
+             codebook: str | None = None, coder: str | None = None,
+             key: Key | None = None, key_file: str | Path | None = None) -> Project:
+        """Create a project folder. Refuses a folder that already holds a project.
+        With *key*, the database is encrypted (SQLCipher); *key_file*, where that key is
+        kept, is written to qcode.yaml so later commands find it."""
         from qcode.store.connection import private_umask
 
         root = Path(root).expanduser().resolve()
         if (root / CONFIG_NAME).exists():
             raise ProjectError(f"{root}: already a qcode project")
+        if key is not None:
+            from qcode.store.keys import cipher
+
+            cipher()  # refuse before creating anything when SQLCipher is missing
         try:
+            encryption = EncryptionSettings(
+                enabled=key is not None,
+                key_file=str(Path(key_file).expanduser().resolve()) if key_file else None)
             config = ProjectConfig(name=name or root.name, language=language,
-                                   codebook=codebook or "codebook.yaml", coder=coder)
+                                   codebook=codebook or "codebook.yaml", coder=coder,
+                                   encryption=encryption)
         except ValueError as exc:
             raise ProjectError(f"{root}: {exc}") from None
         with private_umask():
@@ -81,6 +101,7 @@ class Project:
             except OSError as exc:
                 raise ProjectError(f"{root}: cannot create project: {exc.strerror}") from None
         project = cls(root, config)
+        project._key = key
         _ = project.db  # create and migrate the database now
         return project
 
@@ -107,11 +128,46 @@ class Project:
                 "exports": str(self.exports_dir)}
 
     # -- the store ------------------------------------------------------------------
+    @property
+    def encrypted(self) -> bool:
+        from qcode.store.keys import is_encrypted
+
+        return self.config.encryption.enabled or is_encrypted(self.db_path)
+
+    def key(self) -> Key | None:
+        """The key of an encrypted project: from --key-file, else qcode.yaml's key file,
+        else asked for; None for a plain project."""
+        if "_key" in self.__dict__:
+            return self._key
+        if not self.encrypted:
+            return None
+        from qcode.store.keys import from_text, read_key_file
+
+        path = self.key_file or (Path(self.config.encryption.key_file).expanduser()
+                                 if self.config.encryption.key_file else None)
+        if path is not None:
+            key = read_key_file(path)
+        elif self.ask_key is not None:
+            key = from_text(self.ask_key(f"Passphrase for the encrypted project "
+                                         f"{self.config.name}: "))
+        else:
+            raise ProjectError(f"{self.db_path}: the project is encrypted; give its key "
+                               "with --key-file or `encryption: key_file` in qcode.yaml, or "
+                               "run qcode in a terminal to be asked for the passphrase")
+        self._key = key
+        return key
+
     @cached_property
     def db(self):
         from qcode.store import connect, migrate
 
-        db = connect(self.db_path)
+        from qcode.store.keys import is_encrypted
+
+        if (self.config.encryption.enabled and self.db_path.is_file()
+                and self.db_path.stat().st_size and not is_encrypted(self.db_path)):
+            raise ProjectError(f"{self.db_path}: qcode.yaml says the project is encrypted, "
+                               "but this database is not; was it replaced? Not opened")
+        db = connect(self.db_path, self.key())
         migrate(db)
         return db
 

@@ -16,8 +16,13 @@ CODEBOOK = REPO / "codebooks" / "trust-empowerment-loyalty.yaml"
 SHARED = REPO.parent / "shared"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--encrypted", action="store_true",
+                     help="create every test project encrypted (needs qcode[crypto])")
+
+
 @pytest.fixture(autouse=True)
-def _isolated(monkeypatch, tmp_path):
+def _isolated(monkeypatch, tmp_path, request):
     """No test sees the developer's project, coder or terminal settings."""
     for name in ("QCODE_PROJECT", "QCODE_CODER"):
         monkeypatch.delenv(name, raising=False)
@@ -25,8 +30,28 @@ def _isolated(monkeypatch, tmp_path):
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.chdir(tmp_path)
     old = os.umask(0o077)
+    if request.config.getoption("--encrypted"):
+        _encrypt_every_project(monkeypatch, tmp_path)
     yield
     os.umask(old)
+
+
+def _encrypt_every_project(monkeypatch, tmp_path):
+    """`pytest --encrypted`: the whole suite again on SQLCipher databases, one key file
+    per test (outside the project folders)."""
+    from qcode.store.keys import new_key_file, read_key_file
+
+    key_file = tmp_path.parent / f"{tmp_path.name}.key"
+    if not key_file.exists():
+        new_key_file(key_file)
+    plain_init = Project.init.__func__
+
+    def init(cls, root, **options):
+        if options.get("key") is None:
+            options.update(key=read_key_file(key_file), key_file=key_file)
+        return plain_init(cls, root, **options)
+
+    monkeypatch.setattr(Project, "init", classmethod(init))
 
 
 @pytest.fixture

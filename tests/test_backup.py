@@ -13,6 +13,7 @@ from qcode.codebook.sync import sync
 from qcode.coding import add_coding
 from qcode.errors import StoreError
 from qcode.ingest.importer import ImportOptions
+from qcode.store.connection import open_connection
 from qcode.store.backup import (AUTO_KEEP, auto_backup, backup, check_backup, list_backups,
                                 restore)
 
@@ -28,8 +29,8 @@ def test_backup_is_a_checked_private_copy_that_restores(filled, tmp_path):
     path = backup(filled.db)
     assert path.parent == filled.root / "backups" and path.name.startswith("qcode-")
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert check_backup(path) >= 1
-    with sqlite3.connect(path) as copy:
+    assert check_backup(path, filled.db.key) >= 1
+    with open_connection(path, filled.db.key) as copy:
         assert copy.execute("SELECT count(*) FROM codings").fetchone()[0] == 1
     before = table_counts(filled.db)
     add_coding(filled.db, A01, "network", coder="anna", segment=4)
@@ -52,7 +53,8 @@ def test_restore_refuses_what_is_not_a_healthy_qcode_database(filled, tmp_path):
     junk = write(tmp_path / "junk.db", b"SQLite format 3\x00" + b"\x07" * 5000)
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (a)").connection.commit()
-    for path, message in ((junk, "junk.db"), (other, "not a qcode database"),
+    for path, message in ((junk, "junk.db"),
+                          (other, "not a qcode database|not encrypted, and this project is"),
                           (tmp_path / "missing.db", "no such file")):
         with pytest.raises(StoreError, match=message):
             restore(filled.db, path)

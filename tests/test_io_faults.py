@@ -16,7 +16,7 @@ from conftest import SAMPLE, table_counts
 from qcode.coding import add_coding
 from qcode.errors import StoreError
 from qcode.ingest.importer import ImportOptions, import_paths
-from qcode.store.connection import describe_sqlite_error
+from qcode.store.connection import describe_sqlite_error, open_connection
 from test_faults import counts, healthy
 
 A01 = "a01-housing-perm"
@@ -105,7 +105,7 @@ def test_a_database_locked_longer_than_the_busy_timeout(coded):
     held = threading.Event()
 
     def hold():
-        conn = sqlite3.connect(coded.root / "qcode.db", isolation_level=None)
+        conn = open_connection(coded.root / "qcode.db", coded.key(), isolation_level=None)
         conn.execute("BEGIN IMMEDIATE")
         held.set()
         time.sleep(7)
@@ -114,7 +114,7 @@ def test_a_database_locked_longer_than_the_busy_timeout(coded):
 
     thread = threading.Thread(target=hold)
     thread.start()
-    held.wait()
+    assert held.wait(10)
     result = qcode(coded.root, "tag", "add", A01, "--segment", "4", "--code", "network",
                    "--coder", "anna")
     thread.join()

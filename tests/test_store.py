@@ -1,10 +1,10 @@
-import sqlite3
 import stat
 
 import pytest
 
 from qcode.errors import StoreError
 from qcode.store import MIGRATIONS, connect, migrate, schema_version, transaction
+from qcode.store.connection import db_errors, open_connection
 
 EXPECTED_TABLES = {
     "documents": ["id", "name", "source_path", "format", "language", "created"],
@@ -103,16 +103,16 @@ def test_revision_text_is_immutable_and_change_log_append_only(project):
         db.execute("INSERT INTO revisions (document_id, number, text, sha256, created) "
                    "VALUES (1, 1, 'hello', 'x', 'now')")
         db.execute("INSERT INTO changes (at, action, entity) VALUES ('now', 'a', 'b')")
-    with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+    with pytest.raises(db_errors("IntegrityError"), match="immutable"):
         db.execute("UPDATE revisions SET text = 'changed'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(db_errors("IntegrityError"), match="append-only"):
         db.execute("UPDATE changes SET action = 'x'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(db_errors("IntegrityError"), match="append-only"):
         db.execute("DELETE FROM changes")
 
 
 def test_busy_database_gives_a_clear_error(project, monkeypatch):
-    other = sqlite3.connect(project.db_path, isolation_level=None)
+    other = open_connection(project.db_path, project.key(), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
         project.db.execute("PRAGMA busy_timeout = 50")

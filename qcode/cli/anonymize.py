@@ -37,7 +37,7 @@ def scan(ctx: typer.Context,
             f.write(render_names(found))
         message(f"{len(found)} name(s) written to {output}: review it, then "
                 f"qcode anonymize apply {output} (keep the file private: it links names "
-                "to pseudonyms)")
+                "to pseudonyms, and it is not encrypted)")
         return
     emit([{"name": c.name, "count": c.count, "documents": c.documents, "why": c.why}
           for c in found], ["name", "count", "documents", "why"], fmt)

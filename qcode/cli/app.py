@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from typing import Annotated
 
 import typer
@@ -23,9 +22,11 @@ class QcodeGroup(TyperGroup):
             return super().invoke(ctx)
         except QcodeError as exc:
             raise abort(str(exc)) from None
-        except sqlite3.Error as exc:
-            from qcode.store.connection import describe_sqlite_error
+        except Exception as exc:
+            from qcode.store.connection import db_errors, describe_sqlite_error
 
+            if not isinstance(exc, db_errors()):
+                raise
             raise abort(describe_sqlite_error(exc)) from None
         except KeyboardInterrupt:
             raise abort("interrupted; nothing half-written was kept", 130) from None
@@ -54,11 +55,14 @@ def root(
     project: Annotated[str | None, typer.Option(
         "--project", "-P", envvar="QCODE_PROJECT", show_envvar=True,
         help="Project folder (default: found by walking up from the current folder).")] = None,
+    key_file: Annotated[str | None, typer.Option(
+        "--key-file", help="The key of an encrypted project (default: qcode.yaml's "
+        "encryption.key_file, else a passphrase prompt).")] = None,
     version: Annotated[bool, typer.Option(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """qcode: qualitative coding of interview transcripts, from the terminal."""
-    ctx.obj = {"project": project}
+    ctx.obj = {"project": project, "key_file": key_file}
 
 
 def _register() -> None:

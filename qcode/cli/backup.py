@@ -36,7 +36,8 @@ def backup(ctx: typer.Context,
              ["file", "size_mb", "created", "automatic"], fmt)
         return
     path = run_backup(project.db, output, force=force)
-    message(f"Backed up to {path} (checked; contains the transcripts, not encrypted)")
+    message(f"Backed up to {path} (checked; contains the transcripts, "
+            + ("encrypted with the project's key)" if project.db.key else "not encrypted)"))
 
 
 def restore(ctx: typer.Context,
@@ -49,7 +50,7 @@ def restore(ctx: typer.Context,
     from qcode.store.backup import restore as run_restore
 
     project = project_of(ctx)
-    check_backup(file)
+    check_backup(file, project.db.key)
     if not yes and not typer.confirm(f"Replace everything in {project.db_path} by {file}?",
                                      err=True):
         message("Nothing was changed.")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 from typer.core import TyperGroup
+
+from qcode.errors import ProjectError
 
 if TYPE_CHECKING:
     from qcode.project import Project
@@ -15,8 +19,23 @@ def project_of(ctx: typer.Context) -> Project:
     """The project named by --project / $QCODE_PROJECT, or found from the current folder."""
     from qcode.project import Project
 
-    root = ctx.find_root()
-    return Project.find((root.obj or {}).get("project"))
+    options = ctx.find_root().obj or {}
+    project = Project.find(options.get("project"))
+    if options.get("key_file"):
+        project.key_file = Path(options["key_file"]).expanduser()
+    if sys.stdin.isatty():
+        project.ask_key = ask_passphrase
+    return project
+
+
+def ask_passphrase(prompt: str) -> str:
+    """Read a passphrase from the terminal without echoing it."""
+    import getpass
+
+    try:
+        return getpass.getpass(prompt, stream=sys.stderr)
+    except (EOFError, KeyboardInterrupt):
+        raise ProjectError("no passphrase given") from None
 
 
 class DefaultCommandGroup(TyperGroup):

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from qcode.cli.common import project_of
-from qcode.cli.output import FORMAT_HELP, Format, emit, message
+from qcode.cli.output import FORMAT_HELP, Format, abort, emit, message, warn
 
 
 def init(
@@ -19,14 +19,61 @@ def init(
         help="Path of the codebook YAML, relative to the project (default: codebook.yaml, "
              "created with a starter).")] = None,
     coder: Annotated[str | None, typer.Option(help="Default coder name for this project.")] = None,
+    encrypt: Annotated[bool, typer.Option(
+        "--encrypt", help="Encrypt the database and its backups (SQLCipher; needs "
+        "qcode[crypto]).")] = False,
+    key_file: Annotated[Path | None, typer.Option(
+        help="With --encrypt: the key file (created with a random key if it does not exist; "
+             "keep it outside the project). Without it you choose a passphrase.")] = None,
 ) -> None:
     """Create a project: qcode.yaml, qcode.db, a starter codebook and exports/."""
     from qcode.project import Project
 
+    key = None
+    if key_file and not encrypt:
+        raise abort("--key-file is for --encrypt")
+    if encrypt:
+        key = _new_key(directory, key_file)
     project = Project.init(directory, name=name, language=language, codebook=codebook,
-                           coder=coder)
-    message(f"Created qcode project {project.config.name!r} in {project.root}")
+                           coder=coder, key=key, key_file=key_file)
+    message(f"Created qcode project {project.config.name!r} in {project.root}"
+            + (" (encrypted)" if encrypt else ""))
+    if encrypt and key_file:
+        message(f"Its key is in {key_file}: without it the project cannot be opened, so "
+                "keep a copy somewhere safe, apart from the project.")
+    elif encrypt:
+        message("Without the passphrase the project cannot be opened: nobody can recover it.")
     message("Next: edit codebook.yaml, run `qcode codebook sync`, then `qcode import FILES`.")
+
+
+MIN_PASSPHRASE = 12
+
+
+def _new_key(directory: Path, key_file: Path | None):
+    """The key for a new encrypted project: from (or into) *key_file*, else a passphrase
+    typed twice at the terminal."""
+    import sys
+
+    from qcode.store.keys import cipher, from_text, new_key_file, read_key_file
+
+    cipher()  # say that SQLCipher is missing before asking for anything
+    if key_file is not None:
+        key_file = key_file.expanduser()
+        inside = key_file.resolve().is_relative_to(directory.expanduser().resolve())
+        if inside:
+            warn(f"{key_file} is inside the project: anyone given a copy of the folder gets "
+                 "the key with it; keep it elsewhere")
+        return read_key_file(key_file) if key_file.exists() else new_key_file(key_file)
+    if not sys.stdin.isatty():
+        raise abort("--encrypt needs --key-file, or a terminal to type a passphrase in")
+    from qcode.cli.common import ask_passphrase
+
+    first = ask_passphrase("New passphrase: ")
+    if len(first) < MIN_PASSPHRASE:
+        raise abort(f"the passphrase is shorter than {MIN_PASSPHRASE} characters")
+    if ask_passphrase("Again: ") != first:
+        raise abort("the passphrases differ; nothing was created")
+    return from_text(first)
 
 
 def path(

@@ -8,7 +8,6 @@ still store it once.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from qcode.ingest.model import ParsedDocument
 from qcode.ingest.readers import READERS
 from qcode.ingest.segment import split_sentences
 from qcode.store import transaction
+from qcode.store.connection import db_errors
 from qcode.store.records import coder_id, log_change, now
 from qcode.store.words import store_segment_index, store_words
 
@@ -211,10 +211,10 @@ def import_files(db, files: list[tuple[Path, str]], options: ImportOptions,
             result = import_file(db, path, name, options)
         except InputError as exc:
             result = FileResult(str(path), "failed", message=str(exc))
-        except (sqlite3.Error, StoreError) as exc:  # the store failed, not the file
+        except (*db_errors(), StoreError) as exc:  # the store failed, not the file
             from qcode.store.connection import describe_sqlite_error
 
-            why = describe_sqlite_error(exc) if isinstance(exc, sqlite3.Error) else str(exc)
+            why = str(exc) if isinstance(exc, StoreError) else describe_sqlite_error(exc)
             done = sum(r.status == "imported" for r in results)
             raise StoreError(f"{path}: {why}; it was not imported, nor the files after it; "
                              f"the {done} file(s) imported before it are kept") from None

@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from qcode.errors import StoreError
+from qcode.store.connection import db_errors, open_connection
 
 AUTO_KEEP = 10
 AUTO_PREFIX = "auto-"
@@ -64,7 +64,7 @@ def backup(db, target: str | Path | None = None, *, reason: str | None = None,
     os.close(handle)
     os.chmod(temporary, 0o600)
     try:
-        copy = sqlite3.connect(temporary)
+        copy = open_connection(temporary, db.key)  # an encrypted project: the same key
         try:
             db.conn.backup(copy)
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
@@ -76,7 +76,7 @@ def backup(db, target: str | Path | None = None, *, reason: str | None = None,
         with open(temporary, "rb") as f:
             os.fsync(f.fileno())
         os.replace(temporary, target)
-    except sqlite3.Error as exc:
+    except db_errors() as exc:
         raise StoreError(f"{target}: cannot back up: {exc}; nothing was kept") from None
     except OSError as exc:
         raise StoreError(f"{target}: cannot back up: {exc.strerror}; nothing was kept") from None
@@ -105,23 +105,34 @@ def list_backups(db) -> list[BackupInfo]:
             for p in sorted(folder.glob("*.db"))]
 
 
-def check_backup(path: str | Path) -> int:
-    """Refuse anything that is not a healthy qcode database; returns its schema version."""
+def check_backup(path: str | Path, key=None) -> int:
+    """Refuse anything that is not a healthy qcode database (encrypted with *key* when
+    the project is, plain when it is not); returns its schema version."""
+    from qcode.store.keys import is_encrypted
     from qcode.store.migrations import MIGRATIONS
 
     path = Path(path)
     if not path.is_file():
         raise StoreError(f"{path}: no such file")
+    if is_encrypted(path) and key is None:
+        raise StoreError(f"{path}: encrypted (or not a SQLite file); this project is not "
+                         "encrypted, so it cannot be restored here")
+    if key is not None and not is_encrypted(path):
+        raise StoreError(f"{path}: not encrypted, and this project is; restoring it would "
+                         "store the transcripts in the clear, so it is refused")
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = open_connection(f"file:{path}?mode=ro", key, uri=True)
         try:
             problems = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except db_errors("DatabaseError") as exc:
         raise StoreError(f"{path}: not a qcode backup (SQLite says: {exc})") from None
+    except StoreError:
+        raise StoreError(f"{path}: cannot decrypt it with this project's key; not "
+                         "restored") from None
     if problems != ["ok"]:
         raise StoreError(f"{path}: damaged ({problems[0]}); not restored")
     if not {"documents", "revisions", "codings", "codes"} <= tables:
@@ -137,16 +148,16 @@ def restore(db, source: str | Path) -> Path:
     and taking an automatic backup of the current state; returns that backup's path."""
     from qcode.store.migrations import migrate
 
-    check_backup(source)
+    check_backup(source, db.key)
     safety = auto_backup(db, "before-restore")
     try:
-        src = sqlite3.connect(f"file:{Path(source)}?mode=ro", uri=True)
+        src = open_connection(f"file:{Path(source)}?mode=ro", db.key, uri=True)
         try:
             src.backup(db.conn)
         finally:
             src.close()
         db.execute("PRAGMA journal_mode = WAL")  # the copy was a single-file database
-    except sqlite3.Error as exc:
+    except db_errors() as exc:
         raise StoreError(f"{source}: restore failed: {exc}; the project is as it was "
                          f"(a copy is in {safety})") from None
     migrate(db)

@@ -17,6 +17,7 @@ import contextlib
 import itertools
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
@@ -36,10 +37,20 @@ PRAGMAS = (
 
 
 class Database:
-    """Our connection, with sqlite-utils' helpers (tables, inserts, updates) on demand."""
+    """Our connection, with sqlite-utils' helpers (tables, inserts, updates) on demand.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    *key* is set for an encrypted project (its connection is then sqlcipher3's, whose
+    exceptions are not sqlite3's: catch ``db_errors()``, not ``sqlite3.Error``)."""
+
+    def __init__(self, conn: sqlite3.Connection, key=None) -> None:
+        self.conn, self.key = conn, key
+
+    @property
+    def dbapi(self):
+        """The DB-API module of this connection: sqlite3, or sqlcipher3's."""
+        from qcode.store.keys import cipher
+
+        return cipher() if self.key is not None else sqlite3
 
     def execute(self, sql: str, parameters: Any = None) -> sqlite3.Cursor:
         if parameters is None:
@@ -80,23 +91,63 @@ def private_umask() -> Iterator[None]:
         os.umask(old)
 
 
-def connect(path: str | Path) -> Database:
-    """Open (creating if needed) the database at *path* with qcode's pragmas."""
+def db_errors(name: str = "Error") -> tuple[type[Exception], ...]:
+    """The exception class *name* (Error, OperationalError, DatabaseError...) of sqlite3
+    and, once an encrypted project has been opened, of sqlcipher3 too."""
+    classes = [getattr(sqlite3, name)]
+    cipher = sys.modules.get("sqlcipher3.dbapi2")
+    if cipher is not None:
+        classes.append(getattr(cipher, name))
+    return tuple(classes)
+
+
+def open_connection(path: str | Path, key=None, *, uri: bool = False, **options):
+    """A connection to *path* (a SQLCipher one when *key* is given), the key applied and
+    checked: a wrong key is a StoreError saying so."""
+    from qcode.store.keys import cipher
+
+    if key is None:
+        return sqlite3.connect(str(path), uri=uri, **options)
+    dbapi = cipher()
+    conn = dbapi.connect(str(path), uri=uri, **options)
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")  # its errors go to stderr otherwise
+        conn.execute(key.pragma())
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except dbapi.DatabaseError:
+        conn.close()
+        raise StoreError(f"{path}: cannot decrypt the database: wrong key or passphrase "
+                         "(or not a qcode database)") from None
+    return conn
+
+
+def connect(path: str | Path, key=None) -> Database:
+    """Open (creating if needed) the database at *path* with qcode's pragmas; encrypted
+    with *key* when given (see qcode.store.keys)."""
+    from qcode.store.keys import is_encrypted
+
     path = Path(path)
+    if key is None and is_encrypted(path):
+        raise StoreError(f"{path}: the database is encrypted (or not a SQLite file); give "
+                         "its key with --key-file or `encryption: key_file` in qcode.yaml, "
+                         "or run qcode in a terminal to be asked for the passphrase")
     try:
         with private_umask():
-            conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn = open_connection(path, key, isolation_level=None,
+                                   timeout=BUSY_TIMEOUT_MS / 1000)
             for name, value in PRAGMAS:
                 conn.execute(f"PRAGMA {name}={value}")
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: cannot open database: {exc}") from exc
+            if key is not None:
+                conn.execute("PRAGMA temp_store = MEMORY")  # no temporary files at all
+    except db_errors("DatabaseError") as exc:
+        raise StoreError(f"{path}: cannot open database: {exc}") from None
     if path.exists():
         with contextlib.suppress(OSError):
             path.chmod(0o600)
-    return Database(conn)
+    return Database(conn, key)
 
 
-def describe_sqlite_error(exc: sqlite3.Error) -> str:
+def describe_sqlite_error(exc: Exception) -> str:
     text = str(exc)
     if "locked" in text or "busy" in text:
         return (f"the database is busy: another qcode process held it for more than "
@@ -133,7 +184,7 @@ def transaction(db: Database) -> Iterator[Database]:
         return
     try:
         conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
+    except db_errors("OperationalError") as exc:
         raise StoreError(describe_sqlite_error(exc)) from exc
     try:
         yield db
@@ -143,7 +194,7 @@ def transaction(db: Database) -> Iterator[Database]:
         raise
     try:
         conn.execute("COMMIT")
-    except sqlite3.Error as exc:
+    except db_errors() as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise StoreError(describe_sqlite_error(exc)) from exc
