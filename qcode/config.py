@@ -181,10 +181,10 @@ import:
   speaker_pattern: null
   # larger transcript files are refused
   max_file_mb: {config.import_.max_file_mb}
-""" + (_render_encryption(config.encryption) if config.encryption.enabled else "")
+""" + (render_encryption(config.encryption) if config.encryption.enabled else "")
 
 
-def _render_encryption(encryption: EncryptionSettings) -> str:
+def render_encryption(encryption: EncryptionSettings) -> str:
     key_file = _quote(encryption.key_file) if encryption.key_file else "null"
     return f"""\
 encryption:

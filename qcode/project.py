@@ -157,6 +157,28 @@ class Project:
         self._key = key
         return key
 
+    def encrypt(self, key: Key, key_file: str | Path | None = None) -> list[Path]:
+        """Encrypt this (plain) project's database in place with *key* and record it in
+        qcode.yaml; returns the backups that are still unencrypted."""
+        from qcode.config import render_encryption
+        from qcode.export.files import atomic_output
+        from qcode.store.keys import encrypt_database, is_encrypted
+
+        if self.encrypted:
+            raise ProjectError(f"{self.root}: already encrypted")
+        _ = self.db  # brought to the current schema first
+        self.close()
+        encrypt_database(self.db_path, key)
+        settings = EncryptionSettings(
+            enabled=True,
+            key_file=str(Path(key_file).expanduser().resolve()) if key_file else None)
+        text = self.config_path.read_text(encoding="utf-8")
+        with atomic_output(self.config_path, force=True) as f:
+            f.write(text.rstrip("\n") + "\n" + render_encryption(settings))
+        self.config = load_config(self.config_path)
+        self._key = key
+        return sorted(p for p in (self.root / "backups").glob("*.db") if not is_encrypted(p))
+
     @cached_property
     def db(self):
         from qcode.store import connect, migrate

@@ -219,3 +219,43 @@ def test_a_passphrase_is_asked_for_at_the_terminal_and_never_echoed(tmp_path):
     assert code == 1 and "wrong key or passphrase" in out
     code, out = run(["init", "t", "--encrypt"], ["short", "short"])
     assert code == 1 and "shorter than 12 characters" in out
+
+
+def test_an_existing_project_is_encrypted_in_place_with_everything_in_it(sample_project,
+                                                                         key_file, runner):
+    from conftest import table_counts
+    from qcode.cli.app import app
+    from qcode.store.backup import backup
+
+    if sample_project.encrypted:
+        pytest.skip("every project is encrypted in this run (--encrypted)")
+    old = backup(sample_project.db)
+    before = table_counts(sample_project.db)
+    import subprocess
+
+    # another process has the project open (a process: SQLite's locks are per process)
+    other = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys, time; "
+                              "c = sqlite3.connect(sys.argv[1]); "
+                              "c.execute('SELECT count(*) FROM documents').fetchone(); "
+                              "print('open', flush=True); time.sleep(60)",
+                              str(sample_project.db_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert other.stdout.readline().strip() == "open"
+        with pytest.raises(StoreError, match="another qcode process"):
+            sample_project.encrypt(read_key_file(key_file), key_file)
+    finally:
+        other.kill()
+        other.wait()
+    assert not is_encrypted(sample_project.db_path)
+    plain = sample_project.encrypt(read_key_file(key_file), key_file)
+    assert plain == [old]  # reported, for the researcher to delete
+    assert is_encrypted(sample_project.db_path)
+    assert not (sample_project.root / "qcode.db-wal").exists()
+    assert NAME not in sample_project.db_path.read_bytes()
+    reopened = Project.open(sample_project.root)
+    assert reopened.config.encryption.enabled and table_counts(reopened.db) == before
+    assert reopened.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    reopened.close()
+    again = runner.invoke(app, ["-P", str(sample_project.root), "encrypt", "--key-file",
+                                str(key_file), "--yes"])
+    assert again.exit_code == 1 and "already encrypted" in again.stderr

@@ -46,6 +46,35 @@ def init(
     message("Next: edit codebook.yaml, run `qcode codebook sync`, then `qcode import FILES`.")
 
 
+def encrypt(ctx: typer.Context,
+            key_file: Annotated[Path | None, typer.Option(
+                help="The key file (created with a random key if it does not exist; keep it "
+                     "outside the project). Without it you choose a passphrase.")] = None,
+            yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for "
+                                              "confirmation.")] = False) -> None:
+    """Encrypt an existing project's database in place (SQLCipher), with everything in it:
+    revisions, codings, suggestions, the change log. Close every other qcode on the project
+    first. Backups made before stay unencrypted: you are told which, to delete them."""
+    project = project_of(ctx)
+    if project.encrypted:
+        raise abort(f"{project.root}: already encrypted")
+    key = _new_key(project.root, key_file)
+    if not yes and not typer.confirm(f"Encrypt {project.db_path}? Without the key it cannot "
+                                     "be opened again.", err=True):
+        message("Nothing was changed.")
+        raise typer.Exit(1)
+    plain = project.encrypt(key, key_file)
+    message(f"Encrypted {project.db_path}; qcode.yaml records it"
+            + (f" and the key file {key_file}" if key_file else "") + ".")
+    message("The unencrypted file was deleted, but a disk (SSDs especially) may keep its "
+            "blocks for a while; for the strongest protection start a project with --encrypt.")
+    if plain:
+        warn(f"{len(plain)} backup(s) in {plain[0].parent} are NOT encrypted and hold the "
+             "transcripts: delete them once you have checked the project (qcode doctor), "
+             "e.g. rm " + " ".join(str(p) for p in plain[:3]) + (" ..." if len(plain) > 3
+                                                               else ""))
+
+
 MIN_PASSPHRASE = 12
 
 
@@ -109,3 +138,4 @@ def register(app: typer.Typer) -> None:
     app.command(epilog="Example: qcode init trust-study --language ru --coder anna")(init)
     app.command(epilog="Example: qcode path --format json")(path)
     app.command(epilog="Example: qcode doctor && echo healthy")(doctor)
+    app.command(epilog="Example: qcode encrypt --key-file ~/keys/study.key")(encrypt)

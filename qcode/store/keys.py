@@ -33,9 +33,11 @@ class Key:
     raw: bool = False  # 64 hex digits used as the key itself, no key derivation
 
     def pragma(self) -> str:
-        if self.raw:
-            return f"PRAGMA key = \"x'{self.secret}'\""
-        return "PRAGMA key = '" + self.secret.replace("'", "''") + "'"
+        return "PRAGMA key = '" + self.value().replace("'", "''") + "'"
+
+    def value(self) -> str:
+        """The key as ATTACH ... KEY takes it: x'hex' for a raw key, else the passphrase."""
+        return f"x'{self.secret}'" if self.raw else self.secret
 
     def __repr__(self) -> str:  # never show the secret in a traceback or a log
         return f"Key(raw={self.raw})"
@@ -111,3 +113,53 @@ def cipher():
         raise StoreError("this project is encrypted, and opening it needs SQLCipher: "
                          "pip install 'qcode[crypto]'") from None
     return dbapi2
+
+
+def encrypt_database(path: str | Path, key: Key) -> None:
+    """Turn the plain database at *path* into an encrypted one with *key*: a SQLCipher
+    copy is written beside it, checked (integrity, schema version, row counts), and put
+    in its place. Refused while any other connection has the database open."""
+    from qcode.store.connection import db_errors, open_connection
+
+    dbapi = cipher()
+    path = Path(path)
+    if is_encrypted(path):
+        raise StoreError(f"{path}: already encrypted")
+    temporary = path.with_name(f".{path.name}.encrypting")
+    temporary.unlink(missing_ok=True)
+    source = dbapi.connect(str(path), isolation_level=None, timeout=1)
+    try:
+        try:  # leaving WAL mode needs the only connection: no other qcode is running
+            if source.execute("PRAGMA journal_mode = DELETE").fetchone()[0] != "delete":
+                raise dbapi.OperationalError("database is locked")
+        except dbapi.OperationalError:
+            raise StoreError(f"{path}: another qcode process (or the coding screen) has "
+                             "the project open; close it and run this again") from None
+        source.execute("PRAGMA locking_mode = EXCLUSIVE")  # hold the lock until closed
+        version = source.execute("PRAGMA user_version").fetchone()[0]
+        tables = [r[0] for r in source.execute("SELECT name FROM sqlite_master WHERE "
+                                               "type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        counts = {t: source.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+                  for t in tables}
+        source.execute("ATTACH DATABASE ? AS encrypted KEY ?", [str(temporary), key.value()])
+        source.execute("SELECT sqlcipher_export('encrypted')")
+        source.execute(f"PRAGMA encrypted.user_version = {int(version)}")
+        source.execute("DETACH DATABASE encrypted")
+        copy = open_connection(temporary, key)
+        try:
+            problems = [r[0] for r in copy.execute("PRAGMA quick_check").fetchall()]
+            copied = {t: copy.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]
+                      for t in tables}
+            copy.execute("PRAGMA journal_mode = WAL")
+        finally:
+            copy.close()
+        if problems != ["ok"] or copied != counts:
+            raise StoreError(f"{path}: the encrypted copy did not check out; nothing changed")
+        with open(temporary, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except db_errors() as exc:
+        raise StoreError(f"{path}: cannot encrypt: {exc}; nothing changed") from None
+    finally:
+        source.close()
+        temporary.unlink(missing_ok=True)
