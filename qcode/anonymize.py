@@ -183,6 +183,8 @@ class ApplyResult:
     purged: int = 0
     kept: list[str] = field(default_factory=list)  # revisions kept: something points there
     backup: Path | None = None
+    memos: int = 0  # memos whose title or text held a name
+    log_entries: int = 0  # change-log entries whose recorded values held a name
 
 
 def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
@@ -196,6 +198,8 @@ def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
 
     options = options or ImportOptions()
     result = ApplyResult()
+    if not names:
+        return result
     targets = []
     for (name,) in db.execute("SELECT name FROM documents ORDER BY name").fetchall():
         current = resolve_document(db, name)
@@ -206,10 +210,15 @@ def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
             parsed = _plain(Path(name), name, new_text, "anonymized", "utf-8", {},
                             options.speaker_pattern)
             targets.append((current, parsed))
-    if not targets:
+    pattern = _pattern(names)
+    memos = [(i, t, x) for i, t, x in db.execute("SELECT id, title, text FROM memos")
+             if pattern.search(t) or pattern.search(x)]
+    if not targets and not memos:
         return result
     result.backup = auto_backup(db, "before anonymize")
     with transaction(db):
+        if memos:
+            _pseudonymize_memos(db, memos, names, coder, result)
         for current, parsed in targets:
             revision = revise(db, current, parsed, source="qcode anonymize", options=options,
                               coder=coder, note="names replaced by qcode anonymize",
@@ -219,6 +228,8 @@ def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
             if not keep_history:
                 _purge_history(db, current["id"], result)
         _forget_speakers(db)
+        if not keep_history:
+            _scrub_log(db, names, result)
     if not keep_history:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return result
@@ -243,6 +254,55 @@ def _purge_history(db, document_id: int, result: ApplyResult) -> None:
         db.execute("DELETE FROM run_items WHERE revision_id = ?", [revision_id])  # bookkeeping
         db.execute("DELETE FROM revisions WHERE id = ?", [revision_id])
         result.purged += 1
+
+
+def _pseudonymize_memos(db, memos, names: dict[str, str], coder: str,
+                        result: ApplyResult) -> None:
+    """Names in memos (researchers write them too) are replaced in place; the log says
+    that they were, not what they were."""
+    from qcode.coding import new_batch
+    from qcode.store.records import coder_id, log_change, now
+
+    who, batch = coder_id(db, coder), new_batch()
+    for memo_id, title, text in memos:
+        db.execute("UPDATE memos SET title = ?, text = ?, updated = ? WHERE id = ?",
+                   [pseudonymize(title, names), pseudonymize(text, names), now(), memo_id])
+        log_change(db, "anonymize", "memo", memo_id, coder=who, batch=batch,
+                   after={"names": "replaced"})
+        result.memos += 1
+
+
+def _scrub_log(db, names: dict[str, str], result: ApplyResult) -> None:
+    """The change log records the values it changed (a memo's earlier text, a removed
+    coding's memo): replace the names there too. The log is otherwise append-only; its
+    guard is lifted for this one statement's duration, inside the transaction."""
+    import json
+
+    pattern = _pattern(names)
+
+    def scrub(value):
+        if isinstance(value, str):
+            return pseudonymize(value, names)
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        if isinstance(value, dict):
+            return {scrub(k): scrub(v) for k, v in value.items()}
+        return value
+
+    changed = []
+    for entry_id, before, after in db.execute("SELECT id, before, after FROM changes"):
+        if (before and pattern.search(before)) or (after and pattern.search(after)):
+            changed.append([None if v is None else json.dumps(
+                scrub(json.loads(v)), ensure_ascii=False, default=str)
+                for v in (before, after)] + [entry_id])
+    if not changed:
+        return
+    guard = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = "
+                       "'changes_append_only_update'").fetchone()[0]
+    db.execute("DROP TRIGGER changes_append_only_update")
+    db.conn.executemany("UPDATE changes SET before = ?, after = ? WHERE id = ?", changed)
+    db.execute(guard)
+    result.log_entries = len(changed)
 
 
 def _forget_speakers(db) -> None:

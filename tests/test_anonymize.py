@@ -7,6 +7,7 @@ from conftest import write
 from qcode.anonymize import apply, load_names, pseudonymize, render_names, scan
 from qcode.coding import add_coding
 from qcode.errors import InputError
+from qcode.store.connection import db_errors
 from qcode.store.doctor import check
 
 A01 = "a01-housing-perm"
@@ -36,7 +37,14 @@ def test_pseudonymize_replaces_whole_words_longest_first():
 
 
 def test_apply_makes_a_new_revision_keeps_codings_and_leaves_no_trace(coded):
+    from qcode.memos import add_memo, edit_memo, remove_memo
+
     db = coded.db
+    # memos name people too, and the change log keeps what an edit or removal replaced
+    memo_id = add_memo(db, "Galina Petrovna leads; ask Marina", coder="anna", document=A01)
+    edit_memo(db, memo_id, "Galina Petrovna leads the group; ask Marina", coder="anna")
+    gone = add_memo(db, "Marina's neighbour is Galina Petrovna", coder="anna", document=A01)
+    remove_memo(db, gone, coder="anna")
     coded_before = db.execute("SELECT count(*) FROM codings").fetchone()[0]
     result = apply(db, {"Marina": "Person 1", "Galina Petrovna": "Person 2"}, coder="anna")
     assert result.documents == [A01] and result.purged == 1 and result.kept == []
@@ -51,6 +59,11 @@ def test_apply_makes_a_new_revision_keeps_codings_and_leaves_no_trace(coded):
                        "g.id = c.code_id WHERE g.name = 'network'").fetchone()[0]
     assert moved == "My neighbour, Person 2,"
     assert db.execute("SELECT count(*) FROM speakers WHERE name = 'Marina'").fetchone()[0] == 0
+    assert result.memos == 1 and result.log_entries >= 2
+    assert db.execute("SELECT text FROM memos WHERE id = ?", [memo_id]).fetchone()[0] == \
+        "Person 2 leads the group; ask Person 1"
+    with pytest.raises(db_errors("IntegrityError"), match="append-only"):  # guard is back
+        db.execute("UPDATE changes SET action = 'x'")
     coded.close()
     for name in ("qcode.db", "qcode.db-wal"):
         path = coded.root / name

@@ -52,7 +52,8 @@ def apply(ctx: typer.Context,
           coder: Annotated[str | None, typer.Option(help="Who anonymises (change log).")] = None
           ) -> None:
     """Replace every listed name in the transcripts: a new revision of each transcript
-    that has one (codings follow), then the old text is removed unless --keep-history."""
+    that has one (codings follow), and in memos; then the old text is removed (earlier
+    revisions, the values the change log recorded) unless --keep-history."""
     from qcode.anonymize import apply as run_apply
     from qcode.anonymize import load_names
     from qcode.ingest.importer import ImportOptions
@@ -64,13 +65,14 @@ def apply(ctx: typer.Context,
                        options=ImportOptions(
                            default_language=project.config.language,
                            speaker_pattern=project.config.import_.speaker_pattern))
-    if not result.documents:
-        message("None of the names occurs in the transcripts; nothing was changed.")
+    if not result.documents and not result.memos:
+        message("None of the names occurs in the transcripts or memos; nothing was changed.")
         return
     for kept in result.kept:
         warn(f"{kept}: kept with its text until those items are reviewed")
     message(f"{result.replaced} occurrence(s) replaced in {len(result.documents)} "
-            f"transcript(s); {result.purged} earlier revision(s) removed"
+            f"transcript(s) and {result.memos} memo(s); {result.purged} earlier revision(s) "
+            f"removed; names cleaned from {result.log_entries} change-log entries"
             + (f"; {result.flagged} item(s) flagged for review (qcode doc history)"
                if result.flagged else "") + f". Backup first: {result.backup}")
     if not keep_history:
