@@ -36,6 +36,12 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "qcode", "-P", str(work / "project"), "import",
                         str(work / "corpus")], check=True, capture_output=True, env=env)
         elapsed = time.perf_counter() - start
+        import sqlite3
+
+        with sqlite3.connect(work / "project" / "qcode.db") as conn:
+            stored = conn.execute("SELECT count(*) FROM documents").fetchone()[0]
+        if stored != files:
+            sys.exit(f"only {stored} of {files} transcripts were imported")
         print(f"imported {files} transcripts, {words:,} words in {elapsed:.1f} s: "
               f"{words / elapsed:,.0f} words/s, {1000 * elapsed / files:.0f} ms per transcript")
     finally:

@@ -45,13 +45,6 @@ class Database:
     def __init__(self, conn: sqlite3.Connection, key=None) -> None:
         self.conn, self.key = conn, key
 
-    @property
-    def dbapi(self):
-        """The DB-API module of this connection: sqlite3, or sqlcipher3's."""
-        from qcode.store.keys import cipher
-
-        return cipher() if self.key is not None else sqlite3
-
     def execute(self, sql: str, parameters: Any = None) -> sqlite3.Cursor:
         if parameters is None:
             return self.conn.execute(sql)
