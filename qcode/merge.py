@@ -219,7 +219,7 @@ class Placer:
     def report(self, result: ProjectImport) -> None:
         line = f"document {self.document!r}: {self.how}"
         if self.counts:
-            line += f"; their coded passages: {_counted(self.counts)}"
+            line += f"; their passages (coded or decided): {_counted(self.counts)}"
         result.revised.append(self.document)
         (result.conflicts if self.conflict else result.warnings).append(line)
 

@@ -160,6 +160,8 @@ def encrypt_database(path: str | Path, key: Key) -> None:
         os.replace(temporary, path)
     except db_errors() as exc:
         raise StoreError(f"{path}: cannot encrypt: {exc}; nothing changed") from None
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot encrypt: {exc.strerror}; nothing changed") from None
     finally:
         source.close()
         temporary.unlink(missing_ok=True)
