@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qcode.errors import StoreError
-from qcode.store.connection import db_errors, open_connection
+from qcode.store.connection import db_errors, durable_replace, open_connection
 
 AUTO_KEEP = 10
 AUTO_PREFIX = "auto-"
@@ -73,9 +73,7 @@ def backup(db, target: str | Path | None = None, *, reason: str | None = None,
             copy.close()
         if problems != ["ok"]:
             raise StoreError(f"the backup failed its check ({problems[0]}); nothing was kept")
-        with open(temporary, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(temporary, target)
+        durable_replace(temporary, target)
     except db_errors() as exc:
         raise StoreError(f"{target}: cannot back up: {exc}; nothing was kept") from None
     except OSError as exc:

@@ -84,6 +84,15 @@ def private_umask() -> Iterator[None]:
         os.umask(old)
 
 
+def durable_replace(temporary: str | Path, target: str | Path) -> None:
+    """Put the finished database file *temporary* in place of *target*: flushed to the
+    disk first, then renamed (atomic on one file system), so a crash leaves one or the
+    other, never half of one."""
+    with open(temporary, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(temporary, target)
+
+
 def db_errors(name: str = "Error") -> tuple[type[Exception], ...]:
     """The exception class *name* (Error, OperationalError, DatabaseError...) of sqlite3
     and, once an encrypted project has been opened, of sqlcipher3 too."""

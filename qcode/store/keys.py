@@ -119,7 +119,7 @@ def encrypt_database(path: str | Path, key: Key) -> None:
     """Turn the plain database at *path* into an encrypted one with *key*: a SQLCipher
     copy is written beside it, checked (integrity, schema version, row counts), and put
     in its place. Refused while any other connection has the database open."""
-    from qcode.store.connection import db_errors, open_connection
+    from qcode.store.connection import db_errors, durable_replace, open_connection
 
     dbapi = cipher()
     path = Path(path)
@@ -155,9 +155,7 @@ def encrypt_database(path: str | Path, key: Key) -> None:
             copy.close()
         if problems != ["ok"] or copied != counts:
             raise StoreError(f"{path}: the encrypted copy did not check out; nothing changed")
-        with open(temporary, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
+        durable_replace(temporary, path)
     except db_errors() as exc:
         raise StoreError(f"{path}: cannot encrypt: {exc}; nothing changed") from None
     except OSError as exc:
