@@ -84,12 +84,14 @@ def main() -> None:
         start = time.perf_counter()
         qcode(*P, "import", str(tmp / "corpus"))
         import_seconds = time.perf_counter() - start
-        # a model to suggest with: review the rule suggestions of 10 documents, train
+        # a model to suggest with: decide the rule suggestions of 10 documents (those of
+        # five accepted, of the other five rejected), train
         docs = [f"t{i:04d}" for i in range(10)]
         qcode(*P, "suggest", *docs, "--using", "rules")
-        qcode(*P, "review", "--accept-above", "0.55")
-        qcode(*P, "review", "--reject-below", "0.55")
-        qcode(*P, "train", "--epochs", "4")
+        for doc in docs[:5]:
+            qcode(*P, "review", "--doc", doc, "--accept-above", "0")
+        qcode(*P, "review", "--reject-below", "1.01")
+        qcode(*P, "train")
         start = time.perf_counter()
         qcode(*P, "suggest", "--using", "rules,fuzzy,model")
         seconds = time.perf_counter() - start

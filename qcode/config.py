@@ -33,6 +33,17 @@ class NlpSettings:
 
 
 @dataclass
+class SuggestSettings:
+    interviewer_turns: bool = False  # suggest codes in interviewer turns too
+    interviewer_speakers: list[str] = field(default_factory=list)  # more interviewer names
+    retrain_every: int = 10  # review decisions between model updates; 0: never
+
+    @property
+    def interviewer_names(self) -> frozenset[str]:
+        return frozenset(name.strip().lower() for name in self.interviewer_speakers)
+
+
+@dataclass
 class ImportSettings:
     speaker_pattern: str | None = None  # regex, named group 'speaker', at line starts
     max_file_mb: int = 16
@@ -51,6 +62,7 @@ class ProjectConfig:
     codebook: str = "codebook.yaml"
     coder: str | None = None
     nlp: NlpSettings = field(default_factory=NlpSettings)
+    suggest: SuggestSettings = field(default_factory=SuggestSettings)
     import_: ImportSettings = field(default_factory=ImportSettings)
     encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
 
@@ -86,6 +98,14 @@ def _integer(low: int, high: int) -> Check:
 def _boolean(value: Any, where: tuple) -> bool:
     if not isinstance(value, bool):
         raise SettingError(where, "must be true or false")
+    return value
+
+
+def _names(value: Any, where: tuple) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise SettingError(where, "must be a list of speaker names, e.g. [Anna, Moderator]")
     return value
 
 
@@ -125,13 +145,16 @@ def _section(fields: dict[str, Check], build: Callable[..., Any]) -> Check:
 
 _NLP = _section({"model": _text(optional=True), "fuzzy_threshold": _integer(50, 100)},
                 NlpSettings)
+_SUGGEST = _section({"interviewer_turns": _boolean, "interviewer_speakers": _names,
+                     "retrain_every": _integer(0, 10000)}, SuggestSettings)
 _IMPORT = _section({"speaker_pattern": _speaker_pattern, "max_file_mb": _integer(1, 1024)},
                    ImportSettings)
 _ENCRYPTION = _section({"enabled": _boolean, "key_file": _text(optional=True)},
                        EncryptionSettings)
 _FIELDS: dict[str, Check] = {
     "name": _text(), "language": _text(pattern=r"[a-z]{2,3}", hint="an ISO 639 code like en"),
-    "codebook": _text(), "coder": _text(optional=True), "nlp": _NLP, "import": _IMPORT,
+    "codebook": _text(), "coder": _text(optional=True), "nlp": _NLP, "suggest": _SUGGEST,
+    "import": _IMPORT,
     "encryption": _ENCRYPTION}
 
 
@@ -176,6 +199,13 @@ nlp:
   model: {_quote(model) if model else 'null'}
   # 0-100: how close a word must be to a codebook keyword to count as a fuzzy match
   fuzzy_threshold: {config.nlp.fuzzy_threshold}
+suggest:
+  # suggest codes in interviewer turns too (Interviewer, Moderator, Q, I, ... and the names below)
+  interviewer_turns: {str(config.suggest.interviewer_turns).lower()}
+  # more speaker names that are the interviewer, e.g. [Anna]
+  interviewer_speakers: [{", ".join(_quote(n) for n in config.suggest.interviewer_speakers)}]
+  # while you review, the model learns from every this many decisions (0: only `qcode train`)
+  retrain_every: {config.suggest.retrain_every}
 import:
   # a regex with (?P<speaker>...) matched at line starts; null = built-in conventions
   speaker_pattern: null

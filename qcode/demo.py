@@ -57,7 +57,7 @@ def build_demo(directory: str | Path) -> DemoResult:
     from qcode.export.report import write_report
     from qcode.review import bulk
 
-    result.accepted = len(bulk(project.db, coder=project.coder_name(), accept_above=0.8).decided)
+    result.accepted = len(bulk(project.db, coder=project.coder_name(), accept_above=0.5).decided)
     result.report = write_report(project, force=True)
     from qcode.analysis.scope import Scope
     from qcode.export.excerpts import export_excerpts

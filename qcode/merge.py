@@ -135,8 +135,11 @@ def _decisions(db, revision_id: int, code_guid: dict, user: dict) -> list[Decisi
     """The suggestions on *revision_id* a coder accepted or rejected (pending ones are
     not merged: `qcode suggest` makes them again)."""
     out = []
+    has_evidence = any(r[1] == "evidence" for r in db.execute("PRAGMA table_info(suggestions)"))
+    evidence = "s.evidence" if has_evidence else "'[]'"
     for row in db.query(
-            "SELECT s.start, s.\"end\", s.code_id, s.score, s.suggester, s.rationale, s.status, "
+            f"SELECT {evidence} AS evidence, "
+            "s.start, s.\"end\", s.code_id, s.score, s.suggester, s.rationale, s.status, "
             "s.decided_by, s.decided_at, s.created, c.start AS c_start, c.\"end\" AS c_end, "
             "c.code_id AS c_code, c.coder_id AS c_coder FROM suggestions s LEFT JOIN codings c "
             "ON c.id = s.coding_id WHERE s.revision_id = ? AND s.status != 'pending' "
@@ -150,7 +153,7 @@ def _decisions(db, revision_id: int, code_guid: dict, user: dict) -> list[Decisi
         out.append(Decision(row["start"], row["end"], code_guid[row["code_id"]], row["score"],
                             row["suggester"], row["rationale"], row["status"],
                             user.get(row["decided_by"]), row["decided_at"], row["created"],
-                            coding))
+                            coding, row["evidence"]))
     return out
 
 
@@ -352,11 +355,12 @@ def merge_decisions(db, source: Source, document_id: int, placer: Placer | None,
                 run_id = _merge_run(db, result)
             db.execute("INSERT OR IGNORE INTO suggestions (run_id, document_id, revision_id, "
                        "start, \"end\", code_id, score, suggester, rationale, status, "
-                       "decided_by, decided_at, coding_id, needs_review, created) VALUES "
-                       "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       "decided_by, decided_at, coding_id, needs_review, created, evidence) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        [run_id, document_id, revision, start, end, code, decision.score,
                         decision.suggester, decision.rationale, decision.status, decider,
-                        decision.decided_at or now(), coding, flagged, decision.created])
+                        decision.decided_at or now(), coding, flagged, decision.created,
+                        decision.evidence])
         result.decisions += 1
 
 

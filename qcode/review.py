@@ -11,9 +11,13 @@ ORDERS = ("uncertain", "score", "document")
 
 
 def queue(db, *, code: str | None = None, document: str | None = None,
-          order: str = "uncertain") -> list[dict]:
+          order: str = "uncertain", interviewer_names: frozenset[str] = frozenset()
+          ) -> list[dict]:
     """Pending suggestions on current revisions. 'uncertain' puts scores nearest 0.5
-    first (where a decision teaches the model most), 'score' the surest first."""
+    first (where a decision teaches the model most), 'score' the surest first. Each
+    says whether its sentence lies in an interviewer turn (qcode.nlp.units)."""
+    from qcode.nlp.units import is_interviewer
+
     where, params = ["s.status = 'pending'"], []
     if code:
         ids = descendants(db, resolve_code(db, code)["id"])
@@ -25,12 +29,18 @@ def queue(db, *, code: str | None = None, document: str | None = None,
     sorting = {"uncertain": "abs(s.score - 0.5), d.name, s.start",
                "score": "s.score DESC, d.name, s.start",
                "document": "d.name, s.start, s.score DESC"}[order]
-    return [dict(r) for r in db.query(
+    rows = [dict(r) for r in db.query(
         "SELECT s.id, s.run_id, s.document_id, d.name AS document, s.revision_id, s.segment_id, "
-        "s.start, s.\"end\", s.code_id, c.path AS code, s.score, s.suggester, s.rationale "
+        "s.start, s.\"end\", s.code_id, c.path AS code, s.score, s.suggester, s.rationale, "
+        "sp.name AS speaker "
         "FROM suggestions s JOIN documents d ON d.id = s.document_id "
         "JOIN codes c ON c.id = s.code_id JOIN current_revisions r ON r.id = s.revision_id "
+        "LEFT JOIN segments g ON g.id = s.segment_id LEFT JOIN segments t ON t.id = g.turn_id "
+        "LEFT JOIN speakers sp ON sp.id = t.speaker_id "
         f"WHERE {' AND '.join(where)} ORDER BY {sorting}", params)]
+    for row in rows:
+        row["interviewer"] = is_interviewer(row["speaker"], interviewer_names)
+    return rows
 
 
 def context(db, suggestion: dict, neighbours: int = 1) -> dict:
@@ -55,20 +65,27 @@ class BulkResult:
     decided: list[dict]
     action: str
     dry_run: bool
+    interviewer: int = 0  # suggestions in interviewer turns left for a person to decide
 
 
 def bulk(db, *, coder: str, accept_above: float | None = None,
          reject_below: float | None = None, code: str | None = None,
-         document: str | None = None, dry_run: bool = False) -> BulkResult:
+         document: str | None = None, dry_run: bool = False,
+         interviewer_names: frozenset[str] = frozenset()) -> BulkResult:
     """Accept every pending suggestion scoring at least *accept_above*, or reject every
-    one scoring below *reject_below*. Each decision is its own logged transaction."""
+    one scoring below *reject_below*. Each decision is its own logged transaction.
+    Suggestions in interviewer turns are never accepted in bulk: a question is rarely
+    what a code is about, and someone should look."""
     from qcode.suggestions import accept, reject
 
     if (accept_above is None) == (reject_below is None):
         raise ValueError("give exactly one of accept_above and reject_below")
-    pending = queue(db, code=code, document=document, order="score")
+    pending = queue(db, code=code, document=document, order="score",
+                    interviewer_names=interviewer_names)
+    left = 0
     if accept_above is not None:
-        chosen = [s for s in pending if s["score"] >= accept_above]
+        chosen = [s for s in pending if s["score"] >= accept_above and not s["interviewer"]]
+        left = sum(1 for s in pending if s["score"] >= accept_above and s["interviewer"])
     else:
         chosen = [s for s in pending if s["score"] < reject_below]
     if not dry_run:
@@ -77,4 +94,4 @@ def bulk(db, *, coder: str, accept_above: float | None = None,
                 accept(db, s["id"], coder=coder)
             else:
                 reject(db, s["id"], coder=coder)
-    return BulkResult(chosen, "accept" if accept_above is not None else "reject", dry_run)
+    return BulkResult(chosen, "accept" if accept_above is not None else "reject", dry_run, left)

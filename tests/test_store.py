@@ -28,8 +28,9 @@ EXPECTED_TABLES = {
               "end", "coder_id", "title", "text", "needs_review", "created", "updated"],
     "suggestions": ["id", "run_id", "document_id", "revision_id", "segment_id", "start", "end",
                     "code_id", "score", "suggester", "rationale", "status", "decided_by",
-                    "decided_at", "coding_id", "needs_review", "created"],
+                    "decided_at", "coding_id", "needs_review", "created", "evidence"],
     "run_items": ["run_id", "document_id", "revision_id", "done"],
+    "models": ["id", "created", "coder", "data_sha256", "meta", "data"],
     "changes": ["id", "at", "coder_id", "action", "entity", "entity_id", "before", "after",
                 "batch"],
 }

@@ -2,7 +2,6 @@ import json
 import subprocess
 import sys
 
-import numpy
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +14,7 @@ from qcode.errors import QcodeError
 from qcode.history import undo
 from qcode.ingest.importer import ImportOptions, import_paths
 from qcode.nlp.evaluate import evaluate
-from qcode.nlp.models import current_model, train
+from qcode.nlp.models import load_model, train
 from qcode.nlp.run import SuggestOptions, run_suggestions
 from qcode.review import bulk, queue
 from qcode.suggestions import accept, reject
@@ -81,7 +80,8 @@ def test_suggest_stores_explained_suggestions_and_never_codes(sample):
     assert result.suggestions > 100 and result.documents == 8
     rows = suggestions(sample.db)
     assert all(r["rationale"] and r["segment_id"] and r["run_id"] == result.run_id for r in rows)
-    assert all(0.3 <= r["score"] <= 1 for r in rows)
+    assert all(0.2 <= r["score"] <= 1 for r in rows)
+    assert all(json.loads(r["evidence"])[0][0] in ("rules", "fuzzy") for r in rows)
     text = dict(sample.db.execute("SELECT id, text FROM revisions").fetchall())
     assert all(text[r["revision_id"]][r["start"]:r["end"]] for r in rows)
     assert table_counts(sample.db)["codings"] == before["codings"] == 0
@@ -153,9 +153,9 @@ def test_accept_reject_undo_and_bulk(sample):
     undo(db, coder="anna")
     undo(db, coder="anna")
     assert list_codings(db) == [] and len(queue(db)) == len(suggestions(db))
-    dry = bulk(db, coder="anna", accept_above=0.8, dry_run=True)
+    dry = bulk(db, coder="anna", accept_above=0.5, dry_run=True)
     assert dry.decided and list_codings(db) == []
-    done = bulk(db, coder="anna", accept_above=0.8)
+    done = bulk(db, coder="anna", accept_above=0.5)
     assert len(list_codings(db)) == len(done.decided) == len(dry.decided)
     rejected = bulk(db, coder="anna", reject_below=0.5)
     assert all(s["score"] < 0.5 for s in rejected.decided)
@@ -163,24 +163,46 @@ def test_accept_reject_undo_and_bulk(sample):
     assert sorted(orders["score"]) == sorted(orders["uncertain"]) == sorted(orders["document"])
 
 
+def _code_two_documents(db):
+    """anna codes two sample interviews by hand: every sentence a rule matches, with the
+    rule's code (a stand-in for her judgement that is easy to check)."""
+    run_suggestions_for = [r["id"] for r in db.query(
+        "SELECT id FROM documents WHERE name IN ('a01-housing-perm', 'b01-ngo-department-perm')")]
+    rows = db.execute(
+        "SELECT d.name, s.start, s.\"end\", c.path FROM suggestions s JOIN documents d "
+        "ON d.id = s.document_id JOIN codes c ON c.id = s.code_id WHERE s.document_id IN "
+        f"({','.join('?' * len(run_suggestions_for))})", run_suggestions_for).fetchall()
+    for name, start, end, path in rows:
+        add_coding(db, name, path, coder="anna", span=f"{start}:{end}")
+    db.execute("DELETE FROM suggestions")
+    db.execute("DELETE FROM run_items")
+    return len(rows)
+
+
 def test_train_suggest_with_model_and_evaluate(sample):
     db = sample.db
     run_suggestions(sample, SuggestOptions(using=RULES))
-    bulk(db, coder="anna", accept_above=0.55)
-    bulk(db, coder="anna", reject_below=0.55)
-    result = train(sample, coder="anna", epochs=4)
-    assert result.units > 500 and result.positives
-    meta = json.loads((result.path / "qcode-model.json").read_text())
-    assert meta["data_sha256"].startswith(result.path.name.split("-")[1])
-    lines = (result.path / "training-data.jsonl").read_text().splitlines()
-    assert len(lines) == result.units and "text" not in json.loads(lines[0])  # no transcript copy
-    assert current_model(sample) == result.path
-    run = run_suggestions(sample, SuggestOptions(using=("model",), min_score=0.0))
+    coded = _code_two_documents(db)
+    result = train(sample, coder="anna")
+    assert result.units > 100 and sum(result.positives.values()) >= coded // 2
+    assert all(0 < t < 1 for t in result.thresholds.values())
+    stored = db.execute("SELECT meta, data FROM models WHERE id = ?", [result.model_id]).fetchone()
+    meta = json.loads(stored[0])
+    assert meta["data_sha256"] and len(meta["trained_on"]) == result.units
+    assert b"Perm" not in stored[1]  # offsets and words, never the transcript's sentences
+    model = load_model(db)
+    assert model.meta["id"] == result.model_id and model.labels
+    run = run_suggestions(sample, SuggestOptions(using=("model",)))
     assert run.per_code and all("model" in row["by"] for row in run.per_code.values())
+    rows = suggestions(db)
+    assert all(r["rationale"].startswith("model: p=") and " from " in r["rationale"]
+               for r in rows)  # the words that drove it, e.g. from “complaint” +0.8
     report = evaluate(sample, coder="anna", folds=2, using=("rules", "model"))
     by = {row["suggester"]: row for row in report.summary}
-    assert by["rules"]["micro_recall"] > 0.9  # the codings came from rule suggestions
+    assert set(by) == {"rules", "model", "all"}
+    assert by["rules"]["micro_recall"] > 0.9  # the codings came from rule matches
     assert 0 <= by["model"]["macro_f1"] <= 1
+    assert set(report.folds.values()) == {0, 1}  # both documents, one in each fold
     with pytest.raises(QcodeError, match="folds need at least"):
         evaluate(sample, coder="anna", folds=20, using=("model",))
 
@@ -210,10 +232,15 @@ def test_cli_suggest_review_evaluate(cli):
     loop = cli("review", "--order", "score", "--coder", "anna", input="a\nr\nu\nr\ns\nq\n")
     assert loop.exit_code == 0, loop.stderr
     assert "1 accepted, 1 rejected, 1 skipped" in loop.stderr
-    dry = cli("review", "--accept-above", "0.9", "--dry-run", "-f", "json")
+    dry = cli("review", "--accept-above", "0.5", "--dry-run", "-f", "json")
     assert "would accept" in dry.stderr
-    evaluation = cli("evaluate", "--using", "rules", "--coder", "anna", "-f", "json")
-    assert json.loads(evaluation.stdout)[0]["suggester"] == "rules"
+    for doc in ("a01-housing-perm", "b01-ngo-department-perm"):  # two documents by hand
+        assert cli("tag", "add", doc, "--segment", "4", "--code", "distrust",
+                   "--coder", "anna").exit_code == 0
+    evaluation = cli("evaluate", "--using", "rules", "--coder", "anna", "--folds", "2",
+                     "-f", "json")
+    assert evaluation.exit_code == 0, evaluation.stderr
+    assert json.loads(evaluation.stdout)["summary"][0]["suggester"] == "rules"
 
 
 def test_review_stops_cleanly_when_input_ends(cli):
@@ -224,46 +251,11 @@ def test_review_stops_cleanly_when_input_ends(cli):
     assert result.exit_code == 0 and "1 accepted, 0 rejected, 0 skipped" in result.stderr
 
 
-def _toy_units(n_negative=60):
-    from qcode.nlp.models import Unit
-
-    words = "market river window table garden paper music winter station".split()
-    units = [Unit(1 + i % 6, 1, i, i + 1, f"The {words[i % 9]} and the {words[(i * 7) % 9]}.",
-                  set()) for i in range(n_negative)]
-    units += [Unit(1 + i % 6, 1, 1000 + i, 1001 + i,
-                   f"We never trusted the officials near the {words[i % 9]}.", {"g-trust"})
-              for i in range(4)]
-    return units
-
-
-def test_learned_model_finds_a_rare_code_and_reloads_the_same(tmp_path):
-    import spacy
-
-    from qcode.nlp import architecture  # noqa: F401
-    from qcode.nlp.models import build_model, predict
-
-    nlp = build_model(_toy_units(), ["g-trust"], "en", seed=1)
-    texts = ["Nobody trusted those officials.", "The garden and the paper."]
-    scores = [cats["g-trust"] for cats in predict(nlp, texts, "en")]
-    assert scores[0] > 0.5 > scores[1]
-    nlp.to_disk(tmp_path / "m")
-    loaded = spacy.load(tmp_path / "m")
-    again = [cats["g-trust"] for cats in predict(loaded, texts, "en")]
-    assert again == pytest.approx(scores)
-    layers = {n.name: n for n in loaded.get_pipe("textcat_multilabel").model.walk()}
-    assert len(layers["qcode_idf_bow"].attrs["idf"]) > 10  # the idf table was saved
-    # 4 positives against 60 negatives: an error on a positive weighs 60/4 times more
-    balance = layers["qcode_class_balance"]
-    _, backprop = balance([[0.0]], is_train=True)
-    d = backprop(numpy.array([[-0.5], [0.5]], dtype="f"))
-    assert d[0, 0] / d[1, 0] == pytest.approx(-60 / 4)
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from([0.1, 0.3, 0.5, 0.7, 0.9]), st.booleans()),
                 min_size=1, max_size=30))
 def test_best_threshold_is_the_best_f1_cut(pairs):
-    from qcode.nlp.evaluate import best_threshold
+    from qcode.nlp.calibration import best_threshold
 
     scores, gold = [s for s, _ in pairs], [g for _, g in pairs]
 

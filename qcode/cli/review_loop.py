@@ -12,19 +12,32 @@ KEYS = "[a]ccept [r]eject [s]kip [j] adjust span [c] other code [m] memo [u]ndo 
 
 def run_loop(project, coder: str, *, code=None, document=None, order="uncertain") -> None:
     from qcode.history import undo
+    from qcode.nlp.active import Learner
     from qcode.review import queue
     from qcode.suggestions import accept, reject
 
     db = project.db
     console = Console(stderr=True, highlight=False)
-    items = queue(db, code=code, document=document, order=order)
+    names = project.config.suggest.interviewer_names
+
+    def pending():
+        return queue(db, code=code, document=document, order=order, interviewer_names=names)
+
+    items = pending()
     if not items:
         console.print("No pending suggestions. Run `qcode suggest` first.")
         return
+    learner = Learner(project)
     decided: list[dict] = []
     counts = {"accepted": 0, "rejected": 0, "skipped": 0}
     i = 0
     while i < len(items):
+        update = learner.poll()
+        if update is not None:
+            items = items[:i] + _reranked(pending(), items[:i])
+            console.print(_update_line(update), style="dim")
+            if i >= len(items):
+                break
         item = items[i]
         _show(console, db, item, i + 1, len(items))
         try:
@@ -59,6 +72,7 @@ def run_loop(project, coder: str, *, code=None, document=None, order="uncertain"
                     console.print("nothing to undo in this session")
                     continue
                 undo(db, coder=coder)
+                learner.decided()
                 back = decided.pop()
                 counts[back["outcome"]] -= 1
                 i = back["index"]
@@ -74,9 +88,28 @@ def run_loop(project, coder: str, *, code=None, document=None, order="uncertain"
         if answer != "s" and answer != "":
             outcome = "rejected" if answer == "r" else "accepted"
             decided.append({"index": i, "outcome": outcome})
+            learner.decided()
         i += 1
     console.print(f"{counts['accepted']} accepted, {counts['rejected']} rejected, "
                   f"{counts['skipped']} skipped; {len(items) - i} left in the queue")
+    if learner.running():
+        console.print("Finishing the model update from your decisions…", style="dim")
+        update = learner.wait()
+        if update is not None:
+            console.print(_update_line(update), style="dim")
+
+
+def _reranked(fresh: list[dict], seen: list[dict]) -> list[dict]:
+    """The pending queue in its new order, without what this session has shown."""
+    shown = {item["id"] for item in seen}
+    return [item for item in fresh if item["id"] not in shown]
+
+
+def _update_line(update) -> str:
+    if update.error:
+        return f"(the model could not learn yet: {update.error})"
+    return (f"(learnt from your decisions: model {update.model_id}; {update.rescored} "
+            "suggestion(s) scored again, the queue re-ordered)")
 
 
 def _show(console: Console, db, item: dict, position: int, total: int) -> None:
@@ -85,7 +118,9 @@ def _show(console: Console, db, item: dict, position: int, total: int) -> None:
     ctx = context(db, item)
     definition = db.execute("SELECT description FROM codes WHERE id = ?",
                             [item["code_id"]]).fetchone()[0]
-    console.rule(f"{position}/{total} · {escape(item['document'])} · sentence {ctx['number']}")
+    where = " · interviewer turn" if item.get("interviewer") else ""
+    console.rule(f"{position}/{total} · {escape(item['document'])} · sentence "
+                 f"{ctx['number']}{where}")
     for line in ctx["lines"]:
         who = escape(line["speaker"] or "—")
         text = escape(line["text"])

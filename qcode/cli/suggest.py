@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from qcode.cli.common import project_of
-from qcode.cli.output import FORMAT_HELP, Format, emit, message, shorten, warn
+from qcode.cli.output import FORMAT_HELP, Format, emit, emit_text, message, shorten, warn
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)]
 Using = Annotated[str, typer.Option(help="Suggesters, comma-separated: rules, fuzzy, model.")]
@@ -20,7 +20,10 @@ def suggest(
     codes: Annotated[list[str], typer.Option(
         "--codes", "-c", help="Only these codes and their sub-codes (repeatable).")] = [],  # noqa: B006
     using: Using = "rules,fuzzy,model",
-    min_score: Annotated[float, typer.Option(help="Keep suggestions scoring at least this.")] = 0.3,
+    min_score: Annotated[float | None, typer.Option(
+        min=0.0, max=1.0, show_default=False,
+        help="Keep every suggestion scoring at least this [default: each code's threshold "
+        "from `qcode train` for the model; 0.2 for rules and fuzzy matches].")] = None,
     coder: Annotated[str | None, typer.Option(help="Who runs it (recorded on the run).")] = None,
     jobs: Annotated[int | None, typer.Option(min=1, max=16, help="Worker processes "
                                              "(default: the CPU count, at most 4).")] = None,
@@ -28,9 +31,11 @@ def suggest(
 ) -> None:
     """Suggest codes for every sentence, in a batch run you then review.
 
-    Commits per document; a killed run resumes where it stopped when the same command
-    runs again. Suggestions already made, decided or coded are not repeated. Never
-    creates codings.
+    Each score is a probability: a pattern's precision in your decisions so far, or the
+    trained model's calibrated estimate. Interviewer turns are not suggested (qcode.yaml:
+    suggest.interviewer_turns). Commits per document; a killed run resumes where it
+    stopped when the same command runs again. Suggestions already made, decided or coded
+    are not repeated. Never creates codings.
     """
     from qcode.nlp.run import SuggestOptions, run_suggestions
 
@@ -74,51 +79,103 @@ def train(
     ctx: typer.Context,
     coder: Annotated[str | None, typer.Option(help="Learn from this coder only "
                                               "(default: every coder).")] = None,
-    epochs: Annotated[int | None, typer.Option(min=1, max=100, show_default=False,
-                                               help="Passes over the data [default: 30].")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed, for reproducible models.")] = 0,
+    seed: Annotated[int, typer.Option(help="Random seed of the calibration folds, for "
+                                      "reproducible models.")] = 0,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Train the learned suggester on the project's codings (used by later `qcode suggest`).
 
     Positives are sentences a coder coded with a code; negatives are the other sentences
-    of the documents they coded, and suggestions they rejected.
+    of the documents they coded, and suggestions they rejected; each code's definition,
+    include criteria and examples count as two more coded sentences. Scores are
+    calibrated on held-out documents, where each code's threshold is chosen; the table
+    shows what those held-out predictions achieved.
     """
     from qcode.nlp.models import train as run_train
 
     project = project_of(ctx)
-    result = run_train(project, coder=coder, seed=seed,
-                       **({"epochs": epochs} if epochs else {}))
-    rows = [{"code": path, "positives": n} for path, n in sorted(result.positives.items())]
-    emit(rows, ["code", "positives"], Format.table)
-    message(f"Trained on {result.units} sentences; saved {result.path.relative_to(project.root)}")
+    result = _staged_progress(lambda progress: run_train(project, coder=coder, seed=seed,
+                                                         progress=progress))
+    rows = []
+    for path, n in sorted(result.positives.items()):
+        held = result.held_out.get(path, {})
+        predicted, tp, support = held.get("predicted", 0), held.get("tp", 0), held.get("support")
+        rows.append({"code": path, "coded": n, "threshold": result.thresholds[path],
+                     "held_out_precision": round(tp / predicted, 2) if predicted else None,
+                     "held_out_recall": round(tp / support, 2) if support else None,
+                     "definition": "yes" if path in result.seeded else "no"})
+    emit(rows, ["code", "coded", "threshold", "held_out_precision", "held_out_recall",
+                "definition"], fmt)
+    message(f"Trained on {result.units} sentences; model {result.model_id} is now used by "
+            "`qcode suggest`")
+
+
+def _staged_progress(work):
+    """Run work(progress) under a progress bar of its stages, on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("starting", total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            progress.update(task, description=stage, completed=done, total=total)
+
+        return work(update)
 
 
 def evaluate(
     ctx: typer.Context,
     coder: Annotated[str | None, typer.Option(help="Compare with this coder's codings.")] = None,
     folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds "
-                                       "(by document) for the model.")] = 5,
+                                       "(by document).")] = 5,
     using: Using = "rules,fuzzy,model",
     unit: Annotated[str, typer.Option(help="segment (sentence) or turn.")] = "segment",
+    codes: Annotated[list[str], typer.Option(
+        "--codes", "-c", help="Only these codes and their sub-codes (repeatable).")] = [],  # noqa: B006
+    rollup: Annotated[bool, typer.Option(
+        "--rollup", help="Score each code as its top-level code (with --codes: as the code "
+        "named), so a theme and its sub-codes are one label.")] = False,
     min_score: Annotated[float | None, typer.Option(
-        help="Score threshold (default: 0.3 rules/fuzzy, 0.5 model).")] = None,
-    seed: Annotated[int, typer.Option()] = 0,
-    per_code: Annotated[bool, typer.Option("--per-code", help="Also list every code.")] = False,
+        min=0.0, max=1.0, show_default=False,
+        help="One cut for every suggester [default: as `qcode suggest`].")] = None,
+    seed: Annotated[int, typer.Option(help="Which split: the documents are shuffled by "
+                                      "this seed and dealt into the folds.")] = 0,
+    per_code: Annotated[bool, typer.Option("--per-code/--summary-only",
+                                           help="Also list every code.")] = True,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Measure each suggester against the human codings: precision, recall, F1."""
+    """Measure each suggester against the human codings: precision, recall, F1.
+
+    Every suggester is cross-validated by document: scored only on documents it did
+    not learn from. `all` is what `qcode suggest` would store. With --format json the
+    output is one object: summary, per-code scores and the split (document -> fold).
+    """
     from qcode.nlp.evaluate import evaluate as run_evaluate
 
     if unit not in ("segment", "turn"):
         raise typer.BadParameter("segment or turn", param_hint="--unit")
-    result = run_evaluate(project_of(ctx), coder=coder, folds=folds, using=tuple(_split(using)),
-                          unit=unit, min_score=min_score, seed=seed)
-    emit(result.summary, ["suggester", "unit", "units", "codes", "macro_precision",
-                          "macro_recall", "macro_f1", "micro_precision", "micro_recall",
-                          "micro_f1", "precision_top20"], fmt)
+    project = project_of(ctx)
+    result = _staged_progress(lambda progress: run_evaluate(
+        project, coder=coder, folds=folds, using=tuple(_split(using)), unit=unit,
+        min_score=min_score, seed=seed, codes=codes or None, rollup=rollup,
+        progress=progress))
+    summary_columns = ["suggester", "unit", "units", "codes", "suggestions", "macro_precision",
+                       "macro_recall", "macro_f1", "micro_precision", "micro_recall",
+                       "micro_f1", "precision_top20"]
+    code_columns = ["suggester", "code", "support", "predicted", "precision", "recall", "f1"]
+    if fmt is Format.json:
+        import json
+
+        emit_text(json.dumps({"summary": result.summary,
+                              "codes": [s.row() for s in result.scores],
+                              "split": result.folds, "seed": seed}, ensure_ascii=False,
+                             indent=2))
+        return
+    emit(result.summary, summary_columns, fmt, title="Summary")
     if per_code:
-        emit([s.row() for s in result.scores],
-             ["suggester", "code", "support", "predicted", "precision", "recall", "f1"], fmt)
+        emit([s.row() for s in result.scores], code_columns, fmt, title="Per code")
 
 
 def review(
@@ -152,13 +209,19 @@ def review(
         if accept_above is not None and reject_below is not None:
             raise typer.BadParameter("use --accept-above or --reject-below, not both")
         result = bulk(project.db, coder=who, accept_above=accept_above,
-                      reject_below=reject_below, code=code, document=doc, dry_run=dry_run)
+                      reject_below=reject_below, code=code, document=doc, dry_run=dry_run,
+                      interviewer_names=project.config.suggest.interviewer_names)
         emit([{"id": s["id"], "document": s["document"], "code": s["code"],
                "score": s["score"], "text": s["rationale"] if fmt is not Format.table
                else shorten(s["rationale"], 50)} for s in result.decided],
              ["id", "document", "code", "score", "text"], fmt)
         verb = f"would {result.action}" if dry_run else f"{result.action}ed"
         message(f"{len(result.decided)} suggestion(s) {verb}")
+        if result.interviewer:
+            message(f"{result.interviewer} suggestion(s) in interviewer turns left for you to "
+                    "decide (never accepted in bulk)")
+        if result.decided and not dry_run:
+            message("Run `qcode train` for the model to learn from them.")
         return
     from qcode.cli.review_loop import run_loop
 

@@ -54,6 +54,7 @@ class Decision:
     decided_at: str | None
     created: str
     coding: tuple[int, int, str, str | None] | None  # the accepted coding: start, end, code, user
+    evidence: str = "[]"  # JSON: the patterns and words behind it (qcode schema 4 and later)
 
 
 @dataclass

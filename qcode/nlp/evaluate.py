@@ -1,22 +1,30 @@
 """How good are the suggestions? Precision, recall and F1 against the human codings.
 
-Units are the sentences (or the turns) of the documents a coder has coded. Rules and
-fuzzy matching need no training and are scored on every unit; the learned model is
-scored with k-fold cross-validation by document, so it is never scored on a document
-it was trained on, and its per-code thresholds are tuned on out-of-fold predictions
-inside each training fold (the test fold is never looked at).
+Units are the sentences (or the turns) of the documents a coder has coded, without
+interviewer turns unless qcode.yaml suggests in them. Every suggester is scored by
+k-fold cross-validation by document: the documents are shuffled by ``seed`` and dealt
+into folds, so the same seed gives the same split. For each fold, the model is
+trained on the other folds (its calibration and per-code thresholds chosen on folds
+inside those), and the rules' and fuzzy matches' precisions are counted on them too:
+nothing is ever scored on a document it learnt from. ``all`` is what `qcode suggest`
+would store: the suggesters' hits merged, each at its own cut.
+
+``codes`` narrows the codes scored to subtrees; ``rollup`` scores each code as its
+top-level ancestor among them (a theme and all its sub-codes as one label).
 """
 
 from __future__ import annotations
 
-import random
-from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy
 
 from qcode.errors import QcodeError
-from qcode.nlp.models import Unit, build_model, labels_with_support, predict, training_units
+from qcode.nlp.calibration import best_threshold  # noqa: F401  (the public home of it)
+from qcode.nlp.units import Unit, training_units
 
-DEFAULT_THRESHOLD = {"rules": 0.3, "fuzzy": 0.3}
+ProgressFn = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 @dataclass
@@ -42,124 +50,183 @@ class Score:
 
     def row(self) -> dict:
         return {"suggester": self.suggester, "code": self.code, "support": self.support,
-                "predicted": self.predicted, "precision": round(self.precision, 3),
-                "recall": round(self.recall, 3), "f1": round(self.f1, 3)}
-
-
-def _predict_engine(project, name: str, units: list[Unit], codes: list[dict],
-                    threshold: float) -> list[dict[str, float]]:
-    from qcode.nlp.run import Engine
-
-    engine = Engine(project, codes, (name,))
-    guid = {c["id"]: c["guid"] for c in codes}
-    out: list[dict[str, float]] = [{} for _ in units]
-    by_language: dict[str, list[int]] = defaultdict(list)
-    languages = dict(project.db.execute("SELECT id, language FROM documents").fetchall())
-    for i, unit in enumerate(units):
-        by_language[languages.get(unit.document_id) or project.config.language].append(i)
-    for language, indexes in by_language.items():
-        for hit in engine.suggest([units[i].text for i in indexes], language):
-            if hit.score >= threshold:
-                out[indexes[hit.sentence]][guid[hit.code_id]] = hit.score
-    return out
-
-
-def _folds(units: list[Unit], folds: int, seed: int) -> dict[int, int]:
-    documents = sorted({u.document_id for u in units})
-    if len(documents) < folds:
-        raise QcodeError(f"{folds} folds need at least {folds} coded documents; "
-                         f"there are {len(documents)}")
-    random.Random(seed).shuffle(documents)
-    return {doc: i % folds for i, doc in enumerate(documents)}
-
-
-def model_fit_predict(project, seed: int):
-    """fit_predict(train, test) for qcode's learned model."""
-    def fit_predict(train: list[Unit], test: list[Unit]) -> list[dict[str, float]]:
-        labels = labels_with_support(train)
-        if not labels or not test:
-            return [{} for _ in test]
-        nlp = build_model(train, labels, project.config.language, seed=seed)
-        return predict(nlp, [u.text for u in test], project.config.language)
-    return fit_predict
-
-
-def best_threshold(scores: list[float], gold: list[bool]) -> float:
-    """The cut with the best F1 (nearest 0.5 among equals); 0.5 if nothing is found."""
-    support = sum(gold)
-    best = (0.0, 0.0, 0.5)
-    tp = predicted = 0
-    ranked = sorted(zip(scores, gold, strict=True), reverse=True)
-    for i, (score, correct) in enumerate(ranked):
-        predicted += 1
-        tp += correct
-        if i + 1 < len(ranked) and ranked[i + 1][0] == score:
-            continue  # a cut keeps every unit with the same score
-        f1 = 2 * tp / (predicted + support)
-        best = max(best, (f1, -abs(score - 0.5), score))
-    return best[2] if best[0] > 0 else 0.5
-
-
-def tune_thresholds(units: list[Unit], fit_predict, seed: int) -> dict[str, float]:
-    """Per code, the score threshold with the best F1 on out-of-fold predictions from
-    an inner two-fold split of *units* by document (0.5 where that cannot be told)."""
-    if len({u.document_id for u in units}) < 2:
-        return {}
-    fold_of = _folds(units, 2, seed + 1)
-    scores: list[dict[str, float]] = [{} for _ in units]
-    for fold in (0, 1):
-        test = [i for i, u in enumerate(units) if fold_of[u.document_id] == fold]
-        train = [u for u in units if fold_of[u.document_id] != fold]
-        for i, cats in zip(test, fit_predict(train, [units[i] for i in test]), strict=True):
-            scores[i] = cats
-    return {label: best_threshold([s.get(label, 0.0) for s in scores],
-                                  [label in u.labels for u in units])
-            for label in labels_with_support(units)}
-
-
-def predict_kfold(units: list[Unit], fit_predict, folds: int, seed: int,
-                  threshold: float | None = None) -> list[dict[str, float]]:
-    """Out-of-fold predictions; thresholds tuned inside each training fold unless given."""
-    fold_of = _folds(units, folds, seed)
-    out: list[dict[str, float]] = [{} for _ in units]
-    for fold in range(folds):
-        train = [u for u in units if fold_of[u.document_id] != fold]
-        test = [i for i, u in enumerate(units) if fold_of[u.document_id] == fold]
-        cuts = tune_thresholds(train, fit_predict, seed) if threshold is None else {}
-        for i, cats in zip(test, fit_predict(train, [units[i] for i in test]), strict=True):
-            out[i] = {lab: s for lab, s in cats.items()
-                      if s >= (threshold if threshold is not None else cuts.get(lab, 0.5))}
-    return out
+                "predicted": self.predicted, "tp": self.tp,
+                "precision": round(self.precision, 3), "recall": round(self.recall, 3),
+                "f1": round(self.f1, 3)}
 
 
 @dataclass
 class Evaluation:
     scores: list[Score]
     summary: list[dict]
+    folds: dict[str, int] = field(default_factory=dict)  # document name -> fold
+
+
+def label_map(db, codes: list[str] | None, rollup: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """({code guid: label guid}, {label guid: path}) for the codes scored."""
+    from qcode.codes import descendants, resolve_code
+
+    rows = {r["id"]: dict(r) for r in db.query("SELECT * FROM codes WHERE status = 'active'")}
+    if codes:
+        roots = [resolve_code(db, ref)["id"] for ref in codes]
+    else:
+        roots = [i for i, r in rows.items() if r["parent_id"] not in rows]
+    mapping: dict[str, str] = {}
+    for root in roots:
+        for code_id in descendants(db, root):
+            if code_id in rows:
+                mapping[rows[code_id]["guid"]] = (rows[root]["guid"] if rollup
+                                                  else rows[code_id]["guid"])
+    paths = {rows[i]["guid"]: rows[i]["path"] for i in rows}
+    return mapping, {g: paths[g] for g in set(mapping.values())}
+
+
+def relabel(units: list[Unit], mapping: dict[str, str]) -> list[Unit]:
+    for unit in units:
+        unit.labels = {mapping[g] for g in unit.labels if g in mapping}
+        if unit.known is not None:
+            unit.known = {mapping[g] for g in unit.known if g in mapping}
+    return units
+
+
+def fold_numbers(units: list[Unit], folds: int, seed: int) -> list[int]:
+    from qcode.nlp.models import folds_by_document
+
+    documents = len({u.document_id for u in units})
+    if documents < folds:
+        raise QcodeError(f"{folds} folds need at least {folds} coded documents; "
+                         f"there are {documents}")
+    return folds_by_document([u.document_id for u in units], folds, seed)
 
 
 def evaluate(project, *, coder: str | None = None, folds: int = 5,
              using: tuple[str, ...] = ("rules", "fuzzy", "model"), unit: str = "segment",
-             min_score: float | None = None, seed: int = 0) -> Evaluation:
+             min_score: float | None = None, seed: int = 0, codes: list[str] | None = None,
+             rollup: bool = False, progress: ProgressFn | None = None) -> Evaluation:
     db = project.db
-    units, paths = training_units(db, coder=coder, unit=unit)
-    units = [u for u in units if u.known is None]
+    settings = project.config.suggest
+    units, _ = training_units(db, coder=coder, unit=unit,
+                              default_language=project.config.language,
+                              interviewer_names=settings.interviewer_names)
+    units = [u for u in units if u.known is None
+             and (settings.interviewer_turns or not u.interviewer)]
     if not units:
         raise QcodeError("no coded documents to evaluate against" +
                          (f" for coder {coder!r}" if coder else ""))
-    codes = [dict(r) for r in db.query("SELECT * FROM codes WHERE status = 'active'")]
+    mapping, paths = label_map(db, codes, rollup)
+    units = relabel(units, mapping)
+    labels = sorted({g for u in units for g in u.labels}, key=lambda g: paths[g])
+    if not labels:
+        raise QcodeError("none of the codes evaluated has been coded in these documents")
+    fold_of = fold_numbers(units, folds, seed)
+    predictions: dict[str, list[dict[str, float]]] = {}
+    if "model" in using:
+        predictions["model"] = _model_predictions(project, units, labels, fold_of, folds, seed,
+                                                  min_score, progress)
+    matchers = [name for name in using if name in ("rules", "fuzzy")]
+    if matchers:
+        predictions.update(_match_predictions(project, units, labels, mapping, fold_of, folds,
+                                              matchers, min_score, progress))
+    if len(predictions) > 1:
+        predictions["all"] = _merged(list(predictions.values()))
     scores, summary = [], []
-    for name in using:
-        if name == "model":  # thresholds tuned per code inside each training fold
-            predictions = predict_kfold(units, model_fit_predict(project, seed), folds,
-                                        seed, min_score)
-        else:
-            threshold = DEFAULT_THRESHOLD[name] if min_score is None else min_score
-            predictions = _predict_engine(project, name, units, codes, threshold)
-        per_code, row = score_predictions(name, units, predictions, paths, unit)
+    for name, predicted in predictions.items():
+        per_code, row = score_predictions(name, units, predicted, paths, unit)
         scores += per_code
         summary.append(row)
-    return Evaluation(scores, summary)
+    names = dict(db.execute("SELECT id, name FROM documents").fetchall())
+    split = {names[u.document_id]: f for u, f in zip(units, fold_of, strict=True)}
+    return Evaluation(scores, summary, dict(sorted(split.items())))
+
+
+def model_probabilities(project, units: list[Unit], labels: list[str], fold_of: list[int],
+                        folds: int, seed: int, progress: ProgressFn | None = None
+                        ) -> tuple[numpy.ndarray, numpy.ndarray]:
+    """Out-of-fold (probabilities, thresholds), each (units, labels): every unit scored by
+    a model trained, calibrated and cut on the other folds. Units the model does not
+    score (no content words of their own) get probability 0."""
+    from qcode.nlp.models import fit_model, training_set
+
+    if progress:
+        progress("analysing", 0, folds + 1)
+    ts = training_set(project, units=list(units), labels=labels)
+    row_of = {id(u): i for i, u in enumerate(units)}
+    rows = [row_of[id(u)] for u in ts.units]
+    kept_fold = [fold_of[r] for r in rows]
+    probabilities = numpy.zeros((len(units), len(labels)))
+    cuts = numpy.ones((len(units), len(labels)))
+    column = [labels.index(g) for g in ts.labels]
+    for k in range(folds):
+        if progress:
+            progress(f"fold {k + 1}/{folds}", k + 1, folds + 1)
+        train = [i for i, f in enumerate(kept_fold) if f != k]
+        test = [i for i, f in enumerate(kept_fold) if f == k]
+        subset = ts.subset(train)
+        if not test or not subset.y.any():
+            continue
+        model = fit_model(subset, seed=seed)
+        target = numpy.asarray([rows[i] for i in test])
+        probabilities[numpy.ix_(target, column)] = model.probabilities(
+            [ts.rows[i] for i in test])
+        cuts[numpy.ix_(target, column)] = model.thresholds
+    return probabilities, cuts
+
+
+def _model_predictions(project, units, labels, fold_of, folds, seed, min_score, progress):
+    probabilities, cuts = model_probabilities(project, units, labels, fold_of, folds, seed,
+                                              progress)
+    if min_score is not None:
+        cuts = numpy.full(cuts.shape, min_score)
+    out: list[dict[str, float]] = [{} for _ in units]
+    for i, j in zip(*numpy.nonzero((probabilities >= cuts) & (probabilities > 0)), strict=True):
+        out[i][labels[j]] = float(probabilities[i, j])
+    return out
+
+
+def _match_predictions(project, units, labels, mapping, fold_of, folds, matchers, min_score,
+                       progress):
+    from qcode.nlp.calibration import PatternPrecision
+    from qcode.nlp.models import count_patterns, unit_hits
+    from qcode.nlp.run import RULES_MIN_SCORE
+
+    guid = dict(project.db.execute("SELECT id, guid FROM codes").fetchall())
+    if progress:
+        progress("matching patterns", 0, 1)
+    hits = unit_hits(project, units, tuple(matchers))
+    floor = RULES_MIN_SCORE if min_score is None else min_score
+    out = {name: [{} for _ in units] for name in matchers}
+    wanted = set(labels)
+    for k in range(folds):
+        table = PatternPrecision()  # what the training folds' coding says of each pattern
+        for unit, found, f in zip(units, hits, fold_of, strict=True):
+            if f != k:
+                count_patterns(table, unit, found, lambda code_id: mapping.get(guid[code_id]))
+        score = table.scorer()
+        for i, (found, f) in enumerate(zip(hits, fold_of, strict=True)):
+            if f != k:
+                continue
+            for hit in found:
+                label = mapping.get(guid[hit.code_id])
+                if label not in wanted:
+                    continue
+                for suggester in {e[0] for e in hit.evidence}:
+                    p = max(score(suggester, hit.code_id, e[1]) for e in hit.evidence
+                            if e[0] == suggester)
+                    if p >= floor:
+                        row = out[suggester][i]
+                        row[label] = max(row.get(label, 0.0), p)
+    return out
+
+
+def _merged(predictions: list[list[dict[str, float]]]) -> list[dict[str, float]]:
+    out = []
+    for rows in zip(*predictions, strict=True):
+        merged: dict[str, float] = {}
+        for row in rows:
+            for label, p in row.items():
+                merged[label] = max(merged.get(label, 0.0), p)
+        out.append(merged)
+    return out
 
 
 def score_predictions(name: str, units: list[Unit], predictions: list[dict[str, float]],
@@ -171,7 +238,7 @@ def score_predictions(name: str, units: list[Unit], predictions: list[dict[str, 
 
 
 def _score(name, gold, predictions, paths):
-    labels = sorted({lab for g in gold for lab in g})
+    labels = sorted({lab for g in gold for lab in g}, key=lambda g: paths.get(g, g))
     per_code = []
     ranked = []  # (score, correct) for precision of the most confident suggestions
     for label in labels:
@@ -196,5 +263,5 @@ def _summarise(name, per_code: list[Score], ranked, units: int, unit: str) -> di
             "macro_recall": round(sum(s.recall for s in per_code) / len(per_code), 3),
             "macro_f1": round(sum(s.f1 for s in per_code) / len(per_code), 3),
             "micro_precision": round(micro.precision, 3), "micro_recall": round(micro.recall, 3),
-            "micro_f1": round(micro.f1, 3),
+            "micro_f1": round(micro.f1, 3), "suggestions": predicted,
             "precision_top20": round(sum(c for _, c in top) / len(top), 3) if top else 0.0}

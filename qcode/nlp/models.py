@@ -1,222 +1,438 @@
-"""The learned suggester: a spaCy textcat_multilabel trained on the project's codings.
+"""The learned suggester: a calibrated linear model of the project's own codings.
 
-Units are sentences of documents a coder has worked on. A sentence is a positive for a
-code when one of the coder's codings of that code covers at least half of it (or lies
-within it); in those documents, every other code is a negative for it, and so is any
-code whose suggestion on it was rejected. Labels are code GUIDs, so renaming a code does
-not break a model. The model is saved under ``models/`` in the project with the hash
-of its training data and a list of the units it was trained on (by reference: the
-interview text is not copied).
+What it learns from (qcode.nlp.units): the sentences of the documents a coder has coded
+(a sentence is a positive for a code when a coding of it covers at least half of it;
+every other code is a negative there), the sentences of rejected suggestions
+(negatives for that code only), and the codebook: each code's name, definition,
+include criteria and examples are one more positive example of it, worth
+``SEED_WEIGHT`` coded sentences — so a code with no codings yet is found by its
+definition, and the codings take over as they arrive.
+
+What it sees (qcode.nlp.features): the sentence's own lemmas, the question before it,
+the rest of its turn and the sentences around it. How it learns (qcode.nlp.linear):
+one L2-regularised, class-balanced logistic regression per code. How its scores are
+made probabilities (qcode.nlp.calibration): out-of-fold predictions by document,
+Platt-scaled, and per-code thresholds chosen on them — saved with the model.
+
+Measured (bench/quality.py, bench/wac.py): see README ("Suggestions") and the issue
+notes. The model is stored in the project database (table ``models``), so an
+encrypted project keeps it encrypted and a backup carries it; only the current model
+and the one before it are kept.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import random
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy
 
 from qcode.errors import QcodeError
-from qcode.store import transaction
-from qcode.store.records import now
+from qcode.nlp.units import Unit, training_units
 
-MIN_POSITIVES = 2
-ARCHITECTURE = {"@architectures": "qcode.WeightedBOW.v1", "length": 262144, "scale": 3.0}
-# What the model sees: each distinct lowercased lemma once, without stop words, numbers
-# or punctuation. On the WAC development set this lifted held-out AUC from 0.52 (raw
-# text) to 0.61: raw counts let long answers and rare words dominate a small sample.
-FEATURES = "distinct-lemmas-v1"
-LEARN_RATE = 0.2  # plain SGD: Adam's per-weight steps let words seen twice weigh as much
-L2 = 1e-4         # as a word present in every positive example
-EPOCHS = 30       # see qcode.nlp.architecture for what was measured
+FEATURES = "context-blocks-v2"  # what a stored model's columns mean; bumped on change
+L2 = 0.5  # 1/C; bench/quality.py: 0.3-1 within 0.01 macro-F1 on every protocol
+SEED_WEIGHT = 2.0  # the codebook's text of a code counts as two coded sentences
+CALIBRATION_FOLDS = 3
+MAX_ITER = 100  # L-BFGS iterations; the ranking is settled well before (bench/quality.py)
+MIN_TERMS = 1  # units with fewer content words of their own are not learnt from
+KEEP_MODELS = 2
 
-
-def features_of(words) -> list[list[str]]:
-    """The model's input for analysed words (see qcode.nlp.pipeline.Analyzer)."""
-    return [list(dict.fromkeys(w.lemma for w in row if not (w.skip or w.stop)))
-            for row in words]
-
-
-def features(texts, language: str, model: str | None = None) -> list[list[str]]:
-    from qcode.nlp.pipeline import analyzer
-
-    return features_of(analyzer(language, model).analyse(texts)[1])
-
-
-def feature_docs(nlp, feature_lists):
-    """spaCy docs made straight from feature words: no second tokenization."""
-    from spacy.tokens import Doc
-
-    return [Doc(nlp.vocab, words=words) for words in feature_lists]
-
-
-def score(nlp, feature_lists) -> list[dict[str, float]]:
-    textcat = nlp.get_pipe("textcat_multilabel")
-    return [dict(doc.cats) for doc in textcat.pipe(feature_docs(nlp, feature_lists),
-                                                    batch_size=256)]
-
-
-def predict(nlp, texts, language: str) -> list[dict[str, float]]:
-    """Scores per label for raw *texts*, through the same features as in training."""
-    return score(nlp, features(texts, language))
+ProgressFn = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 @dataclass
-class Unit:
-    document_id: int
-    revision_id: int
-    start: int
-    end: int
-    text: str
-    labels: set[str]  # code GUIDs coded here
-    known: set[str] | None = None  # labels whose value is known; None: all of them
+class TrainingSet:
+    units: list[Unit]
+    rows: list[dict[str, list[str]]]
+    labels: list[str]  # code GUIDs, the model's columns
+    y: numpy.ndarray  # (units, labels) 0/1
+    known: numpy.ndarray  # (units, labels) 0/1: whether y is known
+    seeds: list[dict[str, list[str]]]  # per label: its codebook text's blocks (may be {})
+
+    @property
+    def groups(self) -> list[int]:
+        return [u.document_id for u in self.units]
+
+    def subset(self, indexes: list[int]) -> TrainingSet:
+        return TrainingSet([self.units[i] for i in indexes], [self.rows[i] for i in indexes],
+                           self.labels, self.y[indexes], self.known[indexes], self.seeds)
 
 
-def training_units(db, *, coder: str | None = None, document_ids: list[int] | None = None,
-                   unit: str = "sentence") -> tuple[list[Unit], dict[str, str]]:
-    """Sentences (or turns) with gold labels, and {guid: path}.
+@dataclass
+class LearnedModel:
+    labels: list[str]
+    vectorizer: object  # qcode.nlp.features.Vectorizer
+    weights: numpy.ndarray  # (features, labels) float32
+    bias: numpy.ndarray
+    shift: numpy.ndarray  # per label: base-rate correction of the balanced logits
+    platt: object  # qcode.nlp.calibration.Platt
+    thresholds: numpy.ndarray
+    meta: dict = field(default_factory=dict)
 
-    Every unit of a document the coder has coded counts, with all labels known.
-    A rejected suggestion elsewhere adds its sentence as a negative for that code only.
-    """
-    kind = {"sentence": "sentence", "segment": "sentence", "turn": "turn"}[unit]
-    coder_clause, params = "", []
-    if coder:
-        coder_clause = " AND {col} = (SELECT id FROM coders WHERE name = ?)"
-        params.append(coder)
-    codings = db.execute(
-        "SELECT c.revision_id, c.start, c.\"end\", g.guid FROM codings c "
-        "JOIN codes g ON g.id = c.code_id JOIN current_revisions r ON r.id = c.revision_id "
-        "WHERE g.status = 'active'" + coder_clause.format(col="c.coder_id"), params).fetchall()
-    rejections = db.execute(
-        "SELECT s.revision_id, s.start, s.\"end\", g.guid FROM suggestions s "
-        "JOIN codes g ON g.id = s.code_id JOIN current_revisions r ON r.id = s.revision_id "
-        "WHERE s.status = 'rejected'" + coder_clause.format(col="s.decided_by"),
-        params).fetchall()
-    coded: dict[int, list] = {}
-    for rev, start, end, guid in codings:
-        coded.setdefault(rev, []).append((start, end, guid))
-    rejected: dict[tuple[int, int, int], set[str]] = {}
-    for rev, start, end, guid in rejections:
-        rejected.setdefault((rev, start, end), set()).add(guid)
-    units = []
-    revisions = sorted(set(coded) | {rev for rev, _, _ in rejected})
-    for rev in revisions:
-        doc_id, text = db.execute("SELECT document_id, text FROM revisions WHERE id = ?",
-                                  [rev]).fetchone()
-        if document_ids is not None and doc_id not in document_ids:
-            continue
-        spans = coded.get(rev)
-        for start, end in db.execute("SELECT start, \"end\" FROM segments WHERE revision_id = ? "
-                                     "AND kind = ? ORDER BY number", [rev, kind]):
-            if spans is not None:
-                labels = {guid for s, e, guid in spans if _covers(s, e, start, end)}
-                units.append(Unit(doc_id, rev, start, end, text[start:end], labels))
-            elif (rev, start, end) in rejected:
-                units.append(Unit(doc_id, rev, start, end, text[start:end], set(),
-                                  known=rejected[(rev, start, end)]))
-    paths = dict(db.execute("SELECT guid, path FROM codes WHERE status = 'active'").fetchall())
-    return units, paths
+    def logits(self, x) -> numpy.ndarray:
+        return numpy.asarray(x @ self.weights, dtype=numpy.float64) + self.bias + self.shift
+
+    def probabilities(self, rows: list[dict[str, list[str]]]) -> numpy.ndarray:
+        return self.platt(self.logits(self.vectorizer.transform(rows)))
+
+    def explain(self, x_row, column: int, top: int = 4) -> list[tuple[str, float]]:
+        """The features of one unit (a CSR row) that raise code *column* most."""
+        contributions = x_row.data * self.weights[x_row.indices, column]
+        order = numpy.argsort(-contributions)[:top]
+        names = self.vectorizer.names_of(x_row.indices[order])
+        return [(name, round(float(c), 2)) for name, c in zip(names, contributions[order],
+                                                               strict=True) if c > 0]
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        numpy.savez_compressed(
+            buffer, weights=self.weights, bias=self.bias, shift=self.shift,
+            offsets=self.platt.offsets, thresholds=self.thresholds,
+            idf=numpy.asarray(self.vectorizer.idf),
+            header=numpy.frombuffer(json.dumps({
+                "labels": self.labels, "terms": self.vectorizer.names(),
+                "blocks": self.vectorizer.weights, "slope": self.platt.slope,
+                "intercept": self.platt.intercept, "features": FEATURES}).encode(), "u1"))
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes, meta: dict | None = None) -> LearnedModel:
+        from qcode.nlp.calibration import Platt
+        from qcode.nlp.features import Vectorizer
+
+        arrays = numpy.load(io.BytesIO(data), allow_pickle=False)
+        header = json.loads(arrays["header"].tobytes().decode())
+        if header.get("features") != FEATURES:
+            raise QcodeError("the trained model was made by another qcode version; "
+                             "run `qcode train` again")
+        vectorizer = Vectorizer.from_dict({"weights": header["blocks"], "terms": header["terms"],
+                                           "idf": arrays["idf"].tolist()})
+        return cls(header["labels"], vectorizer, arrays["weights"], arrays["bias"],
+                   arrays["shift"], Platt(header["slope"], header["intercept"],
+                                          arrays["offsets"]),
+                   arrays["thresholds"], meta or {})
 
 
-def _covers(s: int, e: int, start: int, end: int) -> bool:
-    overlap = min(e, end) - max(s, start)
-    return overlap > 0 and (overlap * 2 >= end - start or (s >= start and e <= end))
+# -- fitting -----------------------------------------------------------------------------
+
+def _matrices(ts: TrainingSet, vectorizer, indexes: list[int] | None = None):
+    """(x, y, known, sample weight) for the units at *indexes* plus the codebook seeds."""
+    from scipy.sparse import vstack
+
+    rows = ts.rows if indexes is None else [ts.rows[i] for i in indexes]
+    y = ts.y if indexes is None else ts.y[indexes]
+    known = ts.known if indexes is None else ts.known[indexes]
+    seeded = [j for j, seed in enumerate(ts.seeds) if seed]
+    x = vectorizer.transform(rows)
+    if not seeded:
+        return x, y, known, numpy.ones(len(rows))
+    from qcode.nlp.features import SEED_BLOCKS
+
+    seed_x = vectorizer.transform([ts.seeds[j] for j in seeded], weights=SEED_BLOCKS)
+    seed_y = numpy.zeros((len(seeded), len(ts.labels)), dtype=numpy.float32)
+    seed_y[numpy.arange(len(seeded)), seeded] = 1
+    weight = numpy.concatenate([numpy.ones(len(rows)), numpy.full(len(seeded), SEED_WEIGHT)])
+    return vstack([x, seed_x]).tocsr(), numpy.vstack([y, seed_y]), \
+        numpy.vstack([known, seed_y]), weight
 
 
-def labels_with_support(units: list[Unit]) -> list[str]:
-    counts: dict[str, int] = {}
+def folds_by_document(groups: list[int], folds: int, seed: int) -> list[int]:
+    """A fold number per unit: documents shuffled by *seed*, dealt out in turn."""
+    documents = sorted(set(groups))
+    random.Random(seed).shuffle(documents)
+    fold_of = {doc: i % folds for i, doc in enumerate(documents)}
+    return [fold_of[g] for g in groups]
+
+
+def fit_model(ts: TrainingSet, *, seed: int = 0, folds: int = CALIBRATION_FOLDS,
+              progress: ProgressFn | None = None) -> LearnedModel:
+    """Fit on *ts*; calibrate and choose thresholds on out-of-fold predictions."""
+    from qcode.nlp import linear
+    from qcode.nlp.calibration import Platt, base_rate_shift, choose_thresholds, fit_platt
+    from qcode.nlp.features import Vectorizer
+
+    if not ts.labels:
+        raise QcodeError("nothing to learn: no code has a coded sentence or a definition")
+    vectorizer = Vectorizer().fit(ts.rows + [s for s in ts.seeds if s])
+    shift = base_rate_shift(ts.y, ts.known)
+    folds = min(folds, len(set(ts.groups)))
+    steps = (folds if folds >= 2 else 0) + 1
+    oof = numpy.zeros(ts.y.shape)
+    fold_models = []
+    if folds >= 2:
+        fold_of = folds_by_document(ts.groups, folds, seed)
+        for k in range(folds):
+            train = [i for i, f in enumerate(fold_of) if f != k]
+            test = [i for i, f in enumerate(fold_of) if f == k]
+            if progress:
+                progress("calibrating", k, steps)
+            x, y, known, weight = _matrices(ts, vectorizer, train)
+            model = linear.fit(x, y, known, l2=L2, sample_weight=weight, max_iter=MAX_ITER)
+            fold_models.append(model)
+            oof[test] = model.logits(vectorizer.transform([ts.rows[i] for i in test])) + shift
+        platt = fit_platt(oof, ts.y, ts.known)
+        thresholds = choose_thresholds(platt(oof), ts.y, ts.known)
+    else:  # one document: nothing held out to calibrate on
+        from qcode.nlp.calibration import DEFAULT_THRESHOLD
+
+        platt = Platt(offsets=numpy.zeros(len(ts.labels)))
+        thresholds = numpy.full(len(ts.labels), DEFAULT_THRESHOLD)
+    if progress:
+        progress("training", steps - 1, steps)
+    start = None
+    if fold_models:
+        start = linear.LinearModel(sum(m.weights for m in fold_models) / len(fold_models),
+                                   sum(m.bias for m in fold_models) / len(fold_models))
+    x, y, known, weight = _matrices(ts, vectorizer)
+    full = linear.fit(x, y, known, l2=L2, sample_weight=weight, max_iter=MAX_ITER, start=start)
+    if progress:
+        progress("training", steps, steps)
+    meta = {"held_out": _held_out_scores(platt(oof), thresholds, ts) if folds >= 2 else {}}
+    return LearnedModel(ts.labels, vectorizer, full.weights, full.bias, shift, platt,
+                        thresholds, meta)
+
+
+def _held_out_scores(probabilities, thresholds, ts: TrainingSet) -> dict[str, dict]:
+    """Per label, what the out-of-fold predictions at its threshold achieved."""
+    out = {}
+    for j, label in enumerate(ts.labels):
+        mask = ts.known[:, j] > 0
+        gold = ts.y[mask, j] > 0
+        predicted = probabilities[mask, j] >= thresholds[j]
+        tp = int((gold & predicted).sum())
+        out[label] = {"support": int(gold.sum()), "predicted": int(predicted.sum()),
+                      "tp": tp}
+    return out
+
+
+# -- from a project ------------------------------------------------------------------------
+
+def analyse_units(units: list[Unit], nlp_model: str | None = None
+                  ) -> dict[int, list[list[str]]]:
+    """Per revision, the terms of each of its sentences (each analysed once)."""
+    from qcode.nlp.features import sentence_terms
+    from qcode.nlp.pipeline import analyzer
+
+    terms: dict[int, list[list[str]]] = {}
     for unit in units:
-        for label in unit.labels:
-            counts[label] = counts.get(label, 0) + 1
-    return sorted(label for label, n in counts.items() if n >= MIN_POSITIVES)
+        layout = unit.layout
+        if layout.revision_id in terms:
+            continue
+        texts = [layout.text[s:e] for _, s, e, _ in layout.sentences]
+        words = analyzer(layout.language, nlp_model).analyse(texts)[1]
+        terms[layout.revision_id] = [sentence_terms(w) for w in words]
+    return terms
 
 
-def build_model(units: list[Unit], labels: list[str], language: str, *,
-                epochs: int = EPOCHS, seed: int = 0):
-    """Train a textcat_multilabel pipeline in memory."""
-    import spacy
-    from spacy.training import Example
-    from spacy.util import fix_random_seed, minibatch
-    from thinc.api import SGD
+def seed_blocks(db, guids: list[str], language: str, nlp_model: str | None = None
+                ) -> list[dict[str, list[str]]]:
+    """Per code, the terms of its name, definition, include criteria (one per line) and
+    examples."""
+    from qcode.nlp.features import sentence_terms
+    from qcode.nlp.pipeline import analyzer
 
-    from qcode.nlp import architecture
-
-    if not labels:
-        raise QcodeError(f"nothing to learn: no code has {MIN_POSITIVES} or more coded "
-                         "sentences yet")
-    fix_random_seed(seed)
-    try:
-        nlp = spacy.blank(language)
-    except (ImportError, KeyError, ValueError, OSError):
-        nlp = spacy.blank("xx")
-    textcat = nlp.add_pipe("textcat_multilabel", config={"model": ARCHITECTURE})
-    for label in labels:
-        textcat.add_label(label)
-    feature_lists = features([u.text for u in units], language)
-    gold = [[float(lab in u.labels) if u.known is None or lab in u.known else None
-             for lab in labels] for u in units]
-    examples = [Example.from_dict(doc, {"cats": {
-        lab: value for lab, value in zip(labels, row, strict=True) if value is not None}})
-        for doc, row in zip(feature_docs(nlp, feature_lists), gold, strict=True)]
-    nlp.initialize(lambda: examples)
-    architecture.configure(textcat, feature_lists, gold)
-    optimizer = SGD(LEARN_RATE, L2=L2)
-    rng = random.Random(seed)
-    for _ in range(epochs):
-        rng.shuffle(examples)
-        for batch in minibatch(examples, size=16):
-            nlp.update(batch, sgd=optimizer, drop=0.0)
-    return nlp
+    texts = []
+    for guid in guids:
+        row = db.execute("SELECT name, description, include, examples FROM codes WHERE guid = ?",
+                         [guid]).fetchone()
+        if row is None:
+            texts.append("")
+            continue
+        name, description, include, examples = row
+        parts = [name.replace("_", " ").replace("-", " "), description,
+                 include, *json.loads(examples or "[]")]
+        texts.append(". ".join(p for p in parts if p))
+    words = analyzer(language, nlp_model).analyse(texts)[1]
+    return [{"w": sentence_terms(w)} if texts[i] else {} for i, w in enumerate(words)]
 
 
-def data_hash(units: list[Unit], labels: list[str]) -> str:
-    payload = json.dumps([[u.revision_id, u.start, u.end, sorted(u.labels & set(labels))]
-                          for u in units] + [labels])
+def training_set(project, *, coder: str | None = None, unit: str = "sentence",
+                 units: list[Unit] | None = None, labels: list[str] | None = None,
+                 use_codebook: bool = True) -> TrainingSet:
+    """The project's learning data: units (or the given ones) with context features,
+    labels (default: every active code with a coding or a definition)."""
+    from qcode.nlp.features import unit_blocks
+
+    settings = project.config.suggest
+    if units is None:
+        units, _ = training_units(project.db, coder=coder, unit=unit,
+                                  default_language=project.config.language,
+                                  interviewer_names=settings.interviewer_names)
+    terms = analyse_units(units, project.config.nlp.model)
+    rows = [unit_blocks(u, terms[u.revision_id]) for u in units]
+    keep = [i for i, (u, row) in enumerate(zip(units, rows, strict=True))
+            if len(row["w"]) >= MIN_TERMS and (settings.interviewer_turns or not u.interviewer)]
+    units, rows = [units[i] for i in keep], [rows[i] for i in keep]
+    if labels is None:
+        labels = [g for (g,) in project.db.execute(
+            "SELECT guid FROM codes WHERE status = 'active' ORDER BY position, id")]
+    seeds_all: dict[str, dict] = {}
+    if use_codebook:
+        seeded = seed_blocks(project.db, labels, project.config.language,
+                             project.config.nlp.model)
+        seeds_all = {g: s for g, s in zip(labels, seeded, strict=True) if s.get("w")}
+    coded = {g for u in units for g in u.labels}
+    # a code is learnt where something says what it is (a coding or its definition) and
+    # something says what it is not (a coded document, a rejected suggestion)
+    whole = [u for u in units if u.known is None]
+    ruled_out = {g for u in units if u.known is not None for g in u.known - u.labels}
+    ruled_out.update(g for g in labels if any(g not in u.labels for u in whole))
+    labels = [g for g in labels if (g in coded or g in seeds_all) and g in ruled_out]
+    y = numpy.zeros((len(units), len(labels)), dtype=numpy.float32)
+    known = numpy.ones_like(y)
+    column = {g: j for j, g in enumerate(labels)}
+    for i, u in enumerate(units):
+        for g in u.labels:
+            if g in column:
+                y[i, column[g]] = 1
+        if u.known is not None:
+            known[i] = [g in u.known for g in labels]
+    return TrainingSet(units, rows, labels, y, known, [seeds_all.get(g, {}) for g in labels])
+
+
+def unit_hits(project, units: list[Unit], using: tuple[str, ...] = ("rules", "fuzzy")
+              ) -> list[list]:
+    """Per unit, the rule/fuzzy hits of its sentences (a turn: all of its sentences)."""
+    from qcode.nlp.run import Engine
+
+    codes = [dict(r) for r in project.db.query("SELECT * FROM codes WHERE status = 'active'")]
+    engine = Engine(project, codes, using, min_score=0.0)
+    by_layout: dict[int, dict[int, list]] = {}
+    out = []
+    for unit in units:
+        layout = unit.layout
+        if layout.revision_id not in by_layout:
+            per_sentence: dict[int, list] = {}
+            for hit in engine.suggest(layout):
+                per_sentence.setdefault(hit.sentence, []).append(hit)
+            by_layout[layout.revision_id] = per_sentence
+        per_sentence = by_layout[layout.revision_id]
+        if unit.kind == "turn":
+            out.append([h for s in layout.turn_sentences()[unit.index]
+                        for h in per_sentence.get(s, [])])
+        else:
+            out.append(per_sentence.get(unit.index, []))
+    return out
+
+
+def count_patterns(table, unit: Unit, hits, label_of: Callable[[int], str | None]) -> None:
+    """Add to *table* (a PatternPrecision) what *unit*'s coding says of the patterns
+    that matched in it: each matched pattern of a code is right if the unit is coded
+    with the code's label (*label_of* its id), wrong if not."""
+    for hit in hits:
+        label = label_of(hit.code_id)
+        if label is None or (unit.known is not None and label not in unit.known):
+            continue
+        for suggester, pattern in {(e[0], e[1]) for e in hit.evidence}:
+            table.add(suggester, hit.code_id, pattern, label in unit.labels)
+
+
+def matches_in_coded_units(project, ts: TrainingSet) -> list[list]:
+    """[suggester, code id, pattern, matches, matches coded] for every rule and fuzzy
+    pattern over the training sentences: what coding the documents said of each
+    pattern. Sentences with a decided suggestion of the code are left to that decision."""
+    from qcode.nlp.calibration import PatternPrecision
+
+    db = project.db
+    if not db.execute("SELECT 1 FROM codes WHERE status = 'active' AND patterns != '[]'"
+                      ).fetchone():
+        return []
+    guid = dict(db.execute("SELECT id, guid FROM codes").fetchall())
+    decided = set(db.execute("SELECT revision_id, start, \"end\", code_id FROM suggestions "
+                             "WHERE status != 'pending'").fetchall())
+    table = PatternPrecision()
+    for unit, hits in zip(ts.units, unit_hits(project, ts.units), strict=True):
+        undecided = [h for h in hits
+                     if (unit.revision_id, unit.start, unit.end, h.code_id) not in decided]
+        count_patterns(table, unit, undecided, guid.get)
+    return [[*key, n, k] for key, (n, k) in sorted(table.counts.items())]
+
+
+def data_hash(ts: TrainingSet) -> str:
+    payload = json.dumps([[u.revision_id, u.start, u.end, sorted(u.labels & set(ts.labels)),
+                           sorted(u.known) if u.known is not None else None]
+                          for u in ts.units] + [ts.labels, ts.seeds])
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
 @dataclass
 class TrainResult:
-    path: Path
+    model_id: int
     labels: dict[str, str]  # guid -> path
     units: int
-    positives: dict[str, int]
+    positives: dict[str, int]  # path -> coded units
+    thresholds: dict[str, float]  # path -> threshold
+    held_out: dict[str, dict]  # path -> support/predicted/tp out of fold
+    seeded: list[str]  # paths whose codebook text was learnt from
 
 
-def train(project, *, coder: str | None = None, epochs: int = EPOCHS, seed: int = 0) -> TrainResult:
+def train(project, *, coder: str | None = None, seed: int = 0,
+          progress: ProgressFn | None = None) -> TrainResult:
+    """Fit the model on the project's codings and store it as the current model."""
+    from qcode.store import transaction
+    from qcode.store.records import now
+
     db = project.db
-    units, paths = training_units(db, coder=coder)
-    labels = labels_with_support(units)
-    nlp = build_model(units, labels, project.config.language, epochs=epochs, seed=seed)
-    digest = data_hash(units, labels)
-    folder = project.root / "models" / f"textcat-{digest[:12]}"
-    folder.parent.mkdir(exist_ok=True)
-    nlp.to_disk(folder)
-    positives = {paths[lab]: sum(lab in u.labels for u in units) for lab in labels}
-    meta = {"data_sha256": digest, "labels": {lab: paths[lab] for lab in labels},
-            "positives": positives, "units": len(units), "coder": coder, "epochs": epochs,
-            "seed": seed, "created": now(), "architecture": ARCHITECTURE,
-            "features": FEATURES, "language": project.config.language}
-    (folder / "qcode-model.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False))
-    with (folder / "training-data.jsonl").open("w") as f:
-        for u in units:
-            f.write(json.dumps({"revision_id": u.revision_id, "start": u.start, "end": u.end,
-                                "labels": sorted(u.labels & set(labels))}) + "\n")
-    (project.root / "models" / "current").write_text(folder.name + "\n")
+    ts = training_set(project, coder=coder)
+    if not ts.units and not any(ts.seeds):
+        raise QcodeError("nothing to learn: code some passages first (or give the codes "
+                         "definitions in the codebook)")
+    if not ts.units:
+        raise QcodeError("nothing to learn yet: no document has been coded")
+    if not ts.labels:
+        raise QcodeError("nothing to learn yet: no code has both an example (a coding or a "
+                         "definition) and a counter-example (a rejected suggestion, or a "
+                         "document coded by hand where it was not used); reject the wrong "
+                         "suggestions, or code a document by hand")
+    model = fit_model(ts, seed=seed, progress=progress)
+    patterns = matches_in_coded_units(project, ts)
+    paths = dict(db.execute("SELECT guid, path FROM codes").fetchall())
+    positives = {paths[g]: int(ts.y[:, j].sum()) for j, g in enumerate(ts.labels)}
+    thresholds = {paths[g]: round(float(t), 3) for g, t in zip(ts.labels, model.thresholds,
+                                                             strict=True)}
+    held_out = {paths[g]: v for g, v in model.meta["held_out"].items()}
+    digest = data_hash(ts)
+    meta = {"data_sha256": digest, "labels": {g: paths[g] for g in ts.labels},
+            "positives": positives, "thresholds": thresholds, "held_out": held_out,
+            "units": len(ts.units), "coder": coder, "seed": seed, "features": FEATURES,
+            "seeded": [paths[g] for g, s in zip(ts.labels, ts.seeds, strict=True) if s],
+            "patterns": patterns,
+            "trained_on": [[u.revision_id, u.start, u.end] for u in ts.units]}
+    stamp = now()
     with transaction(db):
+        model_id = db.execute(
+            "INSERT INTO models (created, coder, data_sha256, meta, data) VALUES (?, ?, ?, ?, ?)",
+            [stamp, coder, digest, json.dumps(meta), model.to_bytes()]).lastrowid
+        db.execute("DELETE FROM models WHERE id NOT IN (SELECT id FROM models ORDER BY id DESC "
+                   "LIMIT ?)", [KEEP_MODELS])
         db.execute("INSERT INTO runs (kind, params, status, started, finished, summary) "
                    "VALUES ('train', ?, 'done', ?, ?, ?)",
-                   [json.dumps({"coder": coder, "epochs": epochs, "seed": seed}), meta["created"],
-                    now(), json.dumps({"model": folder.name, "units": len(units),
-                                       "positives": positives})])
-    return TrainResult(folder, meta["labels"], len(units), positives)
+                   [json.dumps({"coder": coder, "seed": seed}), stamp, now(),
+                    json.dumps({"model": model_id, "units": len(ts.units),
+                                "positives": positives})])
+    return TrainResult(model_id, meta["labels"], len(ts.units), positives, thresholds,
+                       held_out, meta["seeded"])
 
 
-def current_model(project) -> Path | None:
-    pointer = project.root / "models" / "current"
-    if not pointer.is_file():
+def current_model_id(db) -> int | None:
+    row = db.execute("SELECT max(id) FROM models").fetchone()
+    return row[0] if row else None
+
+
+def load_model(db, model_id: int | None = None) -> LearnedModel | None:
+    """The stored model (default: the current one), or None if none was trained."""
+    if model_id is None:
+        model_id = current_model_id(db)
+    if model_id is None:
         return None
-    folder = project.root / "models" / pointer.read_text().strip()
-    return folder if (folder / "qcode-model.json").is_file() else None
+    row = db.execute("SELECT meta, data FROM models WHERE id = ?", [model_id]).fetchone()
+    if row is None:
+        return None
+    meta = json.loads(row[0])
+    meta["id"] = model_id
+    return LearnedModel.from_bytes(row[1], meta)

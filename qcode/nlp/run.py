@@ -31,7 +31,7 @@ class SuggestOptions:
     documents: list[str] = field(default_factory=list)  # empty: the whole project
     codes: list[str] = field(default_factory=list)  # empty: every code (with sub-codes)
     using: tuple[str, ...] = ("rules", "fuzzy", "model")
-    min_score: float = 0.3
+    min_score: float | None = None  # None: each code's threshold (see Engine)
     coder: str | None = None
     jobs: int | None = None  # worker processes; None: the CPU count, at most 4
 
@@ -82,20 +82,27 @@ def _start_run(db, params: dict, coder: str | None) -> tuple[int, bool]:
 
 
 class Engine:
-    """The suggesters for one run, built once; spaCy pipelines cached per language."""
+    """The suggesters for one run, built once; spaCy pipelines cached per language.
+
+    *precision*: the pattern decisions (qcode.nlp.calibration.PatternPrecision) that
+    score rule and fuzzy matches. *min_score*: None keeps model hits at each code's
+    trained threshold; a number keeps every hit of every suggester scoring that much.
+    """
 
     def __init__(self, project, codes: list[dict], using: tuple[str, ...],
-                 min_score: float = 0.0):
-        from qcode.nlp.models import current_model
+                 min_score: float | None = None, precision=None):
+        from qcode.nlp.calibration import PatternPrecision
+        from qcode.nlp.models import load_model
 
         self.project, self.codes, self.using = project, codes, using
         self.min_score = min_score
-        self.model_dir = current_model(project) if "model" in using else None
+        self.settings = project.config.suggest
+        self.model = load_model(project.db) if "model" in using else None
+        self.precision = (precision or PatternPrecision()).scorer()
         self._by_language: dict[str, tuple] = {}
-        self._model = None
 
-    def model_hash(self) -> str | None:
-        return self.model_dir.name if self.model_dir else None
+    def model_id(self) -> int | None:
+        return self.model.meta.get("id") if self.model else None
 
     def _for(self, language: str):
         if language not in self._by_language:
@@ -105,40 +112,110 @@ class Engine:
             analysis = analyzer(language, self.project.config.nlp.model)
             suggesters = []
             if "rules" in self.using:
-                suggesters.append(RuleSuggester(analysis, self.codes))
+                suggesters.append(RuleSuggester(analysis, self.codes, self.precision))
             if "fuzzy" in self.using:
-                suggesters.append(FuzzySuggester(analysis, self.codes,
-                                                 self.project.config.nlp.fuzzy_threshold))
+                suggesters.append(FuzzySuggester(analysis, self.codes, self.precision,
+                                                 self.project.config.nlp.fuzzy_threshold,
+                                                 language))
             self._by_language[language] = (analysis, suggesters)
         return self._by_language[language]
 
-    def suggest(self, texts: list[str], language: str):
+    def skipped(self, layout) -> frozenset[int]:
+        """Sentences not suggested: in interviewer turns (unless qcode.yaml asks)."""
+        if self.settings.interviewer_turns:
+            return frozenset()
+        return frozenset(i for i, (_, _, _, turn) in enumerate(layout.sentences)
+                         if turn >= 0 and layout.turns[turn][3])
+
+    def suggest(self, layout):
+        """Merged hits for the sentences of one revision's layout (qcode.nlp.units)."""
         from qcode.nlp.suggesters import ModelSuggester, merge
 
-        analysis, suggesters = self._for(language)
+        analysis, suggesters = self._for(layout.language)
+        texts = [layout.text[s:e] for _, s, e, _ in layout.sentences]
         docs, words = analysis.analyse(texts)
-        hits = [hit for s in suggesters for hit in s.suggest(docs, words)]
-        if self.model_dir is not None:
-            if self._model is None:
-                self._model = ModelSuggester(self.model_dir, self.codes, self.min_score)
-            hits += self._model.suggest(docs, words)
+        skip = self.skipped(layout)
+        hits = [hit for s in suggesters for hit in s.suggest(docs, words, skip)]
+        if self.model is not None:
+            from qcode.nlp.features import sentence_terms, unit_blocks
+            from qcode.nlp.models import MIN_TERMS
+            from qcode.nlp.units import layout_units
+
+            terms = [sentence_terms(w) for w in words]
+            indexes, rows = [], []
+            for unit in layout_units(layout, "sentence"):
+                if unit.index in skip or len(terms[unit.index]) < MIN_TERMS:
+                    continue
+                indexes.append(unit.index)
+                rows.append(unit_blocks(unit, terms))
+            model = ModelSuggester(self.model, self.codes, self.min_score)
+            hits += model.suggest_rows(rows, indexes)
         return merge(hits)
+
+    def rescore(self, layout, wanted: dict[int, set[int]]) -> dict[tuple[int, int], object]:
+        """Merged hits for the (sentence, code) pairs in *wanted* ({sentence: {code id}}),
+        the model's at whatever probability it gives (no threshold): new scores for
+        suggestions already made."""
+        from qcode.nlp.suggesters import ModelSuggester, merge
+
+        analysis, suggesters = self._for(layout.language)
+        texts = [layout.text[s:e] for _, s, e, _ in layout.sentences]
+        docs, words = analysis.analyse(texts)
+        others = frozenset(range(len(texts))) - frozenset(wanted)
+        hits = [hit for s in suggesters for hit in s.suggest(docs, words, others)]
+        if self.model is not None:
+            from qcode.nlp.features import sentence_terms, unit_blocks
+            from qcode.nlp.units import layout_units
+
+            terms = [sentence_terms(w) for w in words]
+            units = [u for u in layout_units(layout, "sentence") if u.index in wanted]
+            model = ModelSuggester(self.model, self.codes)
+            hits += model.suggest_rows([unit_blocks(u, terms) for u in units],
+                                       [u.index for u in units], wanted)
+        return {(h.sentence, h.code_id): h for h in merge(hits)
+                if h.code_id in wanted.get(h.sentence, ())}
+
+
+def pattern_precision(db, model=None):
+    """The decisions that score rule and fuzzy matches: every accepted or rejected
+    suggestion, per pattern behind it (accepted as another code counts as rejected),
+    plus the matches in coded documents that the current model counted when trained."""
+    from qcode.nlp.calibration import PatternPrecision
+
+    table = PatternPrecision()
+    for status, code_id, evidence, coded_as in db.execute(
+            "SELECT s.status, s.code_id, s.evidence, c.code_id FROM suggestions s "
+            "LEFT JOIN codings c ON c.id = s.coding_id "
+            "WHERE s.status IN ('accepted', 'rejected') AND s.evidence != '[]'"):
+        accepted = status == "accepted" and coded_as in (None, code_id)
+        for item in json.loads(evidence):
+            if item[0] in ("rules", "fuzzy"):
+                table.add(item[0], code_id, item[1], accepted)
+    for suggester, code_id, pattern, decided, accepted in (
+            model.meta.get("patterns", []) if model is not None else []):
+        entry = table.counts.setdefault((suggester, code_id, pattern), [0, 0])
+        entry[0] += decided
+        entry[1] += accepted
+    return table
 
 
 def run_suggestions(project, options: SuggestOptions,
                     progress: ProgressFn | None = None) -> RunResult:
+    from qcode.nlp.models import load_model
+
     db = project.db
     unknown = set(options.using) - set(SUGGESTERS)
     if unknown or not options.using:
         raise QcodeError(f"--using takes {', '.join(SUGGESTERS)}; got {', '.join(options.using)}")
     doc_ids, codes = _selected(db, options)
-    engine = Engine(project, codes, tuple(options.using), options.min_score)
+    precision = pattern_precision(db, load_model(db))
+    engine = Engine(project, codes, tuple(options.using), options.min_score, precision)
     warnings = []
-    if "model" in options.using and engine.model_dir is None:
+    if "model" in options.using and engine.model is None:
         warnings.append("no trained model yet (run `qcode train`); suggesting without it")
     params = {"documents": doc_ids, "codes": [c["id"] for c in codes],
               "using": sorted(options.using), "min_score": options.min_score,
-              "model": engine.model_hash(),
+              "model": engine.model_id(),
               "codebook": db.execute("SELECT max(id) FROM codebook_versions").fetchone()[0]}
     run_id, resumed = _start_run(db, params, options.coder)
     result = RunResult(run_id, resumed, warnings=warnings)
@@ -147,17 +224,17 @@ def run_suggestions(project, options: SuggestOptions,
     todo = [d for d in doc_ids if d not in done]
     result.skipped_documents = len(doc_ids) - len(todo)
     jobs = min(options.jobs or os.cpu_count() or 1, 4, max(1, len(todo)))
-    with _Workers(jobs, project.root, codes, tuple(options.using), options.min_score) as pool:
+    with _Workers(jobs, engine, (project.root, codes, tuple(options.using), options.min_score,
+                                 precision)) as pool:
         for start in range(0, len(todo), WINDOW * jobs):
-            window = [_read_document(db, d, project.config.language)
-                      for d in todo[start:start + WINDOW * jobs]]
-            computed = pool.map(engine, [(d.texts, d.language) for d in window])
-            for document, hits in zip(window, computed, strict=True):
-                added = _store_hits(db, run_id, document, hits, options.min_score)
+            window = [_read_layout(project, d) for d in todo[start:start + WINDOW * jobs]]
+            computed = pool.map([layout for _, layout in window])
+            for (name, layout), hits in zip(window, computed, strict=True):
+                added = _store_hits(db, run_id, layout, hits, options.min_score)
                 result.documents += 1
                 result.suggestions += added
                 if progress:
-                    progress(document.name, added)
+                    progress(name, added)
     with transaction(db):
         summary = summarise(db, run_id)
         db.execute("UPDATE runs SET status = 'done', finished = ?, summary = ? WHERE id = ?",
@@ -169,47 +246,36 @@ def run_suggestions(project, options: SuggestOptions,
 WINDOW = 4  # documents per worker handed out at a time: memory stays bounded
 
 
-@dataclass
-class _Document:
-    id: int
-    name: str
-    language: str
-    revision_id: int
-    sentences: list[tuple[int, int, int]]  # (segment id, start, end)
-    texts: list[str]
+def _read_layout(project, doc_id: int):
+    from qcode.nlp.units import load_layout
 
-
-def _read_document(db, doc_id: int, default_language: str) -> _Document:
-    name, language, revision_id, text = db.execute(
-        "SELECT d.name, d.language, r.id, r.text FROM documents d JOIN current_revisions r "
+    name, revision_id = project.db.execute(
+        "SELECT d.name, r.id FROM documents d JOIN current_revisions r "
         "ON r.document_id = d.id WHERE d.id = ?", [doc_id]).fetchone()
-    sentences = db.execute("SELECT id, start, \"end\" FROM segments WHERE revision_id = ? AND "
-                           "kind = 'sentence' ORDER BY number", [revision_id]).fetchall()
-    return _Document(doc_id, name, language or default_language, revision_id, sentences,
-                     [text[s:e] for _, s, e in sentences])
+    return name, load_layout(project.db, revision_id, project.config.language,
+                             project.config.suggest.interviewer_names)
 
 
 _worker_engine: Engine | None = None
 
 
-def _worker_start(root, codes, using, min_score) -> None:
+def _worker_start(root, codes, using, min_score, precision) -> None:
     global _worker_engine
     from qcode.project import Project
 
-    _worker_engine = Engine(Project.open(root), codes, using, min_score)
+    _worker_engine = Engine(Project.open(root), codes, using, min_score, precision)
 
 
-def _worker_suggest(task):
-    texts, language = task
-    return _worker_engine.suggest(texts, language)
+def _worker_suggest(layout):
+    return _worker_engine.suggest(layout)
 
 
 class _Workers:
     """Suggestions are computed in worker processes (the CPU-bound part); the main process
     does every database read and write. With one job, everything runs in-process."""
 
-    def __init__(self, jobs: int, root, codes, using, min_score):
-        self.jobs, self.args, self.pool = jobs, (root, codes, using, min_score), None
+    def __init__(self, jobs: int, engine: Engine, args: tuple):
+        self.jobs, self.engine, self.args, self.pool = jobs, engine, args, None
 
     def __enter__(self):
         import multiprocessing
@@ -220,10 +286,10 @@ class _Workers:
                 self.jobs, initializer=_worker_start, initargs=self.args)
         return self
 
-    def map(self, engine: Engine, tasks):
+    def map(self, layouts):
         if self.pool is None:
-            return [engine.suggest(texts, language) for texts, language in tasks]
-        return self.pool.map(_worker_suggest, tasks)
+            return [self.engine.suggest(layout) for layout in layouts]
+        return self.pool.map(_worker_suggest, layouts)
 
     def __exit__(self, *exc) -> None:
         if self.pool is not None:
@@ -231,27 +297,32 @@ class _Workers:
             self.pool.join()
 
 
-def _store_hits(db, run_id: int, document: _Document, hits, min_score: float) -> int:
-    """One document's suggestions and the record that it is done, in one transaction."""
-    doc_id, revision_id, sentences = document.id, document.revision_id, document.sentences
-    hits = [h for h in hits if h.score >= min_score]
+RULES_MIN_SCORE = 0.2  # rule and fuzzy matches below this precision are not stored
+
+
+def _store_hits(db, run_id: int, layout, hits, min_score: float | None) -> int:
+    """One document's suggestions and the record that it is done, in one transaction.
+    Model hits arrive already cut at their thresholds (or *min_score*)."""
+    floor = RULES_MIN_SCORE if min_score is None else min_score
+    hits = [h for h in hits if h.score >= floor or "model" in h.suggester.split("+")]
     stamp = now()
     added = 0
     with transaction(db):  # one document: its suggestions and the record that it is done
-        suggested, coded = _already_known(db, revision_id)
+        suggested, coded = _already_known(db, layout.revision_id)
         for hit in hits:
-            segment_id, start, end = sentences[hit.sentence]
+            segment_id, start, end, _ = layout.sentences[hit.sentence]
             if (start, end, hit.code_id) in suggested or _covered(coded[hit.code_id], start, end):
                 continue
             cursor = db.execute(
                 "INSERT OR IGNORE INTO suggestions (run_id, document_id, revision_id, segment_id, "
-                "start, \"end\", code_id, score, suggester, rationale, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, doc_id, revision_id, segment_id, start, end, hit.code_id, hit.score,
-                 hit.suggester, hit.rationale, stamp])
+                "start, \"end\", code_id, score, suggester, rationale, evidence, created) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [run_id, layout.document_id, layout.revision_id, segment_id, start, end,
+                 hit.code_id, hit.score, hit.suggester, hit.rationale,
+                 json.dumps(hit.evidence, ensure_ascii=False), stamp])
             added += cursor.rowcount
         db.execute("INSERT OR IGNORE INTO run_items (run_id, document_id, revision_id, done) "
-                   "VALUES (?, ?, ?, ?)", [run_id, doc_id, revision_id, stamp])
+                   "VALUES (?, ?, ?, ?)", [run_id, layout.document_id, layout.revision_id, stamp])
         faults.point("suggest")
     return added
 

@@ -3,24 +3,27 @@
 * rules — the codebook's patterns: phrases matched on lowercased lemmas (or lowercase
   words), spaCy token patterns, ``exclude_patterns`` that veto a code in a sentence,
   and negation: a cue shortly before a match routes it to the code named by
-  ``negated:`` or, without one, lowers its score;
-* fuzzy — the codebook's phrases matched with rapidfuzz against word n-grams, for
-  transcription errors and spelling variants;
-* model — a textcat_multilabel model trained on the project's own codings.
+  ``negated:`` (a negated match of a code without one suggests nothing);
+* fuzzy — the codebook's phrases matched with rapidfuzz against the words of the
+  text, for transcription errors and misspellings: only where a word of the text is
+  close to a word of the phrase, is not a real word of the language itself ("indifferent"
+  is not a misspelling of "different") and does not contain it or lie inside it;
+* model — the calibrated linear model trained on the project's codings
+  (qcode.nlp.models), on the sentence and its context.
+
+Every hit's score is a probability: a pattern's precision in this project's decisions
+(qcode.nlp.calibration.PatternPrecision), or the model's calibrated score. Each hit
+carries its evidence: the patterns that matched, or the words that drove the model.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-from qcode.errors import QcodeError
-
-NEGATION_CUES = {"not", "n't", "never", "no", "nor", "neither", "without", "hardly",
-                 "cannot", "dont", "didnt", "doesnt", "wasnt", "werent", "isnt",
-                 "не", "нет", "никогда", "ни", "без"}
-NEGATION_WINDOW = 3  # tokens before a match that may negate it
+from qcode.nlp.features import NEGATION_CUES, NEGATION_WINDOW
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Hit:
     score: float
     suggester: str
     rationale: str
+    evidence: list = field(default_factory=list)  # [suggester, pattern] or ["model", term, w]
 
 
 def _pattern_docs(analyzer, patterns: list) -> list[tuple[str, str, object]]:
@@ -50,16 +54,20 @@ def _pattern_docs(analyzer, patterns: list) -> list[tuple[str, str, object]]:
     return out
 
 
+def _quoted(texts) -> str:
+    return ", ".join(f"“{text}”" for text in sorted(set(texts)))
+
+
 class RuleSuggester:
     name = "rules"
 
-    def __init__(self, analyzer, codes: list[dict]):
+    def __init__(self, analyzer, codes: list[dict], precision):
         from spacy.matcher import Matcher, PhraseMatcher
 
         nlp = analyzer.nlp
         self.codes = {c["id"]: c for c in codes}
         self.by_path = {c["path"]: c["id"] for c in codes}
-        self.matchers = {}
+        self.precision = precision  # (suggester, code id, pattern) -> probability
         self.labels: dict[int, tuple[int, str, bool]] = {}  # match id -> (code, label, veto)
         phrase_lemma = PhraseMatcher(nlp.vocab, attr="LEMMA")
         phrase_lower = PhraseMatcher(nlp.vocab, attr="LOWER")
@@ -79,10 +87,12 @@ class RuleSuggester:
                         phrase_lower.add(match_key, [pattern])
         self.matchers = [m for m in (phrase_lemma, phrase_lower, tokens) if len(m)]
 
-    def suggest(self, docs, words) -> list[Hit]:
+    def suggest(self, docs, words, skip=frozenset()) -> list[Hit]:
         hits = []
         for index, doc in enumerate(docs):
-            found: dict[int, list[tuple[str, bool, str]]] = defaultdict(list)
+            if index in skip:
+                continue
+            found: dict[int, list[tuple[str, str]]] = defaultdict(list)  # code -> (key, text)
             vetoed = set()
             for matcher in self.matchers:
                 for match_id, start, end in matcher(doc):
@@ -91,47 +101,78 @@ class RuleSuggester:
                         vetoed.add(code_id)
                         continue
                     window = doc[max(0, start - NEGATION_WINDOW):start]
-                    negated = any(t.lower_ in NEGATION_CUES for t in window)
-                    found[code_id].append((label, negated, doc[start:end].text))
+                    if any(t.lower_ in NEGATION_CUES for t in window):
+                        target = self.by_path.get(self.codes[code_id].get("negated") or "")
+                        if target is None:
+                            continue  # "not trust" is no evidence for trust
+                        found[target].append(("¬" + label, doc[start:end].text))
+                    else:
+                        found[code_id].append((label, doc[start:end].text))
             for code_id, matches in found.items():
-                if code_id in vetoed:
-                    continue
-                hits.extend(self._score(index, code_id, matches))
+                if code_id not in vetoed:
+                    hits.append(self._hit(index, code_id, matches))
         return hits
 
-    def _score(self, index: int, code_id: int, matches) -> list[Hit]:
-        plain = {(label, text) for label, negated, text in matches if not negated}
-        negated = {(label, text) for label, neg, text in matches if neg}
-        out = []
+    def _hit(self, index: int, code_id: int, matches: list[tuple[str, str]]) -> Hit:
+        keys = sorted({key for key, _ in matches})
+        score = max(self.precision(self.name, code_id, key) for key in keys)
+        negated = [text for key, text in matches if key.startswith("¬")]
+        plain = [text for key, text in matches if not key.startswith("¬")]
+        parts = []
         if plain:
-            words = ", ".join(f"“{text}”" for text in sorted({t for _, t in plain}))
-            out.append(Hit(index, code_id, _combine([0.6] * len(plain)), self.name,
-                           f"matched {words}"))
-        if negated and not plain:
-            target = self.by_path.get(self.codes[code_id].get("negated") or "")
-            words = ", ".join(f"“{text}”" for text in sorted({t for _, t in negated}))
-            if target:
-                out.append(Hit(index, target, _combine([0.55] * len(negated)), self.name,
-                               f"negated {words} (→ {self.codes[target]['path']})"))
-            else:
-                out.append(Hit(index, code_id, 0.25, self.name, f"negated {words}"))
-        return out
+            parts.append(f"matched {_quoted(plain)}")
+        if negated:
+            parts.append(f"negated {_quoted(negated)} (→ {self.codes[code_id]['path']})")
+        return Hit(index, code_id, round(score, 4), self.name, "; ".join(parts),
+                   [[self.name, key] for key in keys])
 
 
-def _combine(scores: list[float]) -> float:
-    """Noisy-or: several independent pieces of evidence make a suggestion surer."""
-    remaining = 1.0
-    for score in scores:
-        remaining *= 1.0 - score
-    return round(min(0.97, 1.0 - remaining), 4)
+@lru_cache(maxsize=8)
+def lexicon(language: str) -> frozenset[str]:
+    """Known words of *language* (from spacy-lookups-data: WordNet's lemmas for English,
+    every form of the lemma tables); empty where there are none."""
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    words: set[str] = set()
+    spec = importlib.util.find_spec("spacy_lookups_data")
+    if spec is None or not spec.origin:
+        return frozenset()
+    data = Path(spec.origin).parent / "data"
+    for name in (f"{language}_lemma_index.json.gz", f"{language}_lemma_lookup.json.gz"):
+        path = data / name
+        if not path.is_file():
+            continue
+        table = json.loads(gzip.decompress(path.read_bytes()))
+        if name.endswith("index.json.gz"):  # {pos: [lemma, ...]}
+            for lemmas in table.values():
+                words.update(w.lower() for w in lemmas if "_" not in w)
+        else:  # {form: lemma}
+            words.update(k.lower() for k in table)
+            words.update(str(v).lower() for v in table.values())
+    return frozenset(words)
+
+
+def misspelling_of(candidate: str, word: str, known: frozenset[str]) -> bool:
+    """Whether *candidate* (a word of the text) may be *word* misspelt: not the same, not
+    a real word itself, and neither inside the other ("indifferent" holds "different")."""
+    if candidate == word:
+        return True
+    if candidate in known or candidate in word or word in candidate:
+        return False
+    return True
 
 
 class FuzzySuggester:
     name = "fuzzy"
     MIN_CHARS = 5  # shorter keywords match too much by accident
 
-    def __init__(self, analyzer, codes: list[dict], threshold: int = 88):
+    def __init__(self, analyzer, codes: list[dict], precision, threshold: int = 88,
+                 language: str = "en"):
         self.threshold = threshold
+        self.precision = precision
+        self.known = lexicon(language)
         self.by_size: dict[int, list[tuple[str, int]]] = defaultdict(list)
         self.lemma_forms: set[str] = set()  # phrases as lemmas: exact there is the rules' job
         for code in codes:
@@ -143,13 +184,19 @@ class FuzzySuggester:
                                                     code["id"]))
                     self.lemma_forms.add(" ".join(w.lemma for w in kept))
 
-    def suggest(self, docs, words) -> list[Hit]:
+    def _plausible(self, gram: str, phrase: str) -> bool:
+        pairs = list(zip(gram.split(), phrase.split(), strict=False))
+        return all(misspelling_of(a, b, self.known) for a, b in pairs) and \
+            any(a != b for a, b in pairs)
+
+    def suggest(self, docs, words, skip=frozenset()) -> list[Hit]:
         """Compare keywords with each distinct word, not with every occurrence, and try a
         multi-word phrase only where a word resembles its first word: most of the cost
         of fuzzy matching is building candidate strings, not comparing them."""
         from rapidfuzz import fuzz, process
 
-        sentences = [[(w.lower, w.lemma) for w in row if not w.skip] for row in words]
+        sentences = [[(w.lower, w.lemma) for w in row if not w.skip] if i not in skip else []
+                     for i, row in enumerate(words)]
         where: dict[str, list[tuple[int, int]]] = defaultdict(list)  # word -> (sentence, i)
         for index, sentence in enumerate(sentences):
             for i, (lower, _) in enumerate(sentence):
@@ -188,7 +235,7 @@ class FuzzySuggester:
             for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
                 phrase, code_id = phrases[r]
                 gram = grams[c]
-                if gram == phrase:
+                if gram == phrase or not self._plausible(gram, phrase):
                     continue
                 score = int(scores[r, c])
                 for s, i in places[c]:
@@ -197,51 +244,69 @@ class FuzzySuggester:
                     key = (s, code_id)
                     if key not in best or score > best[key][0]:
                         best[key] = (score, phrase, gram)
-        return [Hit(index, code_id, round(0.5 * score / 100, 4), self.name,
-                    f"“{gram}” ≈ “{phrase}” ({score})")
+        return [Hit(index, code_id, round(self.precision(self.name, code_id, phrase), 4),
+                    self.name, f"“{gram}” ≈ “{phrase}” ({score})", [[self.name, phrase]])
                 for (index, code_id), (score, phrase, gram) in best.items()]
+
+
+def describe_term(name: str) -> str:
+    """A model feature as a researcher reads it: “trust”, Q “courts”, not “trust”."""
+    block, _, term = name.partition(":")
+    negated = term.startswith("¬")
+    word = f"not “{term[1:]}”" if negated else f"“{term}”"
+    return {"w": word, "q": f"Q {word}", "t": f"turn {word}", "n": f"near {word}"}.get(
+        block, word)
 
 
 class ModelSuggester:
     name = "model"
 
-    def __init__(self, model_dir, codes: list[dict], min_score: float = 0.5):
-        import spacy
-
-        from qcode.nlp import architecture  # noqa: F401  (registers it for spacy.load)
-        from qcode.nlp.models import FEATURES
-
-        meta = json.loads((model_dir / "qcode-model.json").read_text())
-        if meta.get("features") != FEATURES:
-            raise QcodeError(f"the model in {model_dir} was trained by another qcode version; "
-                             "run `qcode train` again")
-        self.nlp = spacy.load(model_dir)
-        self.by_guid = {c["guid"]: c["id"] for c in codes}
+    def __init__(self, model, codes: list[dict], min_score: float | None = None):
+        self.model = model
+        by_guid = {c["guid"]: c["id"] for c in codes}
+        self.columns = [(j, by_guid[g]) for j, g in enumerate(model.labels) if g in by_guid]
         self.min_score = min_score
 
-    def suggest(self, docs, words) -> list[Hit]:
-        from qcode.nlp.models import features_of, score
+    def suggest_rows(self, rows: list[dict], indexes: list[int],
+                     wanted: dict[int, set[int]] | None = None) -> list[Hit]:
+        """Hits for the units *rows* (sentence numbers *indexes*): a code's hit where its
+        probability reaches the code's threshold (or *min_score*, if given); with
+        *wanted* ({sentence: {code id}}), exactly those pairs, whatever they score."""
+        import numpy
 
+        if not rows or not self.columns:
+            return []
+        x = self.model.vectorizer.transform(rows)
+        probabilities = self.model.platt(self.model.logits(x))
+        cuts = (self.model.thresholds if self.min_score is None
+                else numpy.full(len(self.model.labels), self.min_score))
         hits = []
-        # the docs are analysed already: no second pass over the text
-        for index, cats in enumerate(score(self.nlp, features_of(words))):
-            for label, probability in cats.items():
-                code_id = self.by_guid.get(label)
-                if code_id is not None and probability >= self.min_score:
-                    hits.append(Hit(index, code_id, round(float(probability), 4), self.name,
-                                    f"model p={probability:.2f}"))
+        for j, code_id in self.columns:
+            if wanted is None:
+                chosen = numpy.nonzero(probabilities[:, j] >= cuts[j])[0].tolist()
+            else:
+                chosen = [r for r, i in enumerate(indexes) if code_id in wanted.get(i, ())]
+            for r in chosen:
+                p = float(probabilities[r, j])
+                reasons = self.model.explain(x[r], j)
+                words = ", ".join(f"{describe_term(n)} {w:+.2f}" for n, w in reasons)
+                hits.append(Hit(indexes[r], code_id, round(p, 4), self.name,
+                                f"p={p:.2f}" + (f" from {words}" if words else ""),
+                                [[self.name, n, w] for n, w in reasons]))
         return hits
 
 
 def merge(hits: list[Hit]) -> list[Hit]:
-    """One hit per sentence and code: suggesters joined, scores combined (noisy-or)."""
+    """One hit per sentence and code: the suggesters joined, the highest of their
+    (calibrated) scores, every reason kept."""
     grouped: dict[tuple[int, int], list[Hit]] = defaultdict(list)
     for hit in hits:
         grouped[(hit.sentence, hit.code_id)].append(hit)
     merged = []
     for (sentence, code_id), group in grouped.items():
         group.sort(key=lambda h: h.suggester)
-        merged.append(Hit(sentence, code_id, _combine([h.score for h in group]),
+        merged.append(Hit(sentence, code_id, max(h.score for h in group),
                           "+".join(sorted({h.suggester for h in group})),
-                          "; ".join(f"{h.suggester}: {h.rationale}" for h in group)))
+                          "; ".join(f"{h.suggester}: {h.rationale}" for h in group),
+                          [e for h in group for e in h.evidence]))
     return merged

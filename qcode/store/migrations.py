@@ -240,8 +240,19 @@ def m003_segment_indexes(db: Database) -> None:
             for kind, columns in (("sentence", ""), ("turn", ", speaker_id"))))
 
 
+def m004_learned_models(db: Database) -> None:
+    """Trained models live in the database (encrypted with it, carried by backups), and
+    each suggestion keeps the evidence behind it: the patterns that matched (whose
+    precision in your decisions becomes their score) and the words that drove the model."""
+    db.execute("CREATE TABLE IF NOT EXISTS models (id INTEGER PRIMARY KEY, created TEXT NOT NULL, "
+               "coder TEXT, data_sha256 TEXT NOT NULL, meta TEXT NOT NULL, data BLOB NOT NULL)")
+    columns = {row[1] for row in db.execute("PRAGMA table_info(suggestions)")}
+    if "evidence" not in columns:
+        db.execute("ALTER TABLE suggestions ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]'")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_analysis_indexes,
-                                                m003_segment_indexes]
+                                                m003_segment_indexes, m004_learned_models]
 
 
 def schema_version(db: Database) -> int:

@@ -188,6 +188,24 @@ class CodingApp(App):
         transcript.index = 0
         transcript.focus()
         self._show_detail()
+        from qcode.nlp.active import Learner
+
+        self.learner = Learner(self.project)  # decisions here teach the model too
+        self.set_interval(1.0, self._learnt)
+
+    def on_unmount(self) -> None:
+        learner = getattr(self, "learner", None)
+        if learner is not None:
+            learner.wait()  # a model update in progress is finished, not cut off
+
+    def _learnt(self) -> None:
+        """A model update from this session's decisions has finished: show new scores."""
+        update = self.learner.poll()
+        if update is not None:
+            self.notify_status(f"the model learnt from your decisions (model {update.model_id})"
+                               if not update.error else f"the model could not learn: "
+                               f"{update.error}", error=bool(update.error))
+            self._refresh(everything=True)
 
     def _label(self, code_id: int) -> tuple[str, str]:
         code = next((c for c in self.codes if c["id"] == code_id), None)
@@ -424,6 +442,7 @@ class CodingApp(App):
             return
         start, end = self.selection or (sug["start"], sug["end"])
         accept(self.db, sug["id"], coder=self.coder, start=start, end=end)
+        self.learner.decided()
         self.notify_status(f"accepted {sug['code']}")
         self.selection = None
         self._refresh()
@@ -436,6 +455,7 @@ class CodingApp(App):
             self.notify_status("no pending suggestion on this segment")
             return
         reject(self.db, sug["id"], coder=self.coder)
+        self.learner.decided()
         self.notify_status(f"rejected {sug['code']}")
         self._refresh()
 

@@ -1,0 +1,163 @@
+"""Scores that mean something: calibrated probabilities and per-code thresholds.
+
+* The learned model's scores are calibrated on out-of-fold predictions (each unit
+  scored by a model that did not see its document): the class-balanced logits are
+  moved back to each code's base rate, then one logistic curve for all codes, with a
+  per-code offset pulled towards zero, maps them to probabilities (Platt scaling).
+* Rules and fuzzy matches score each pattern's precision in this project's own
+  decisions: accepted / decided, shrunk towards the code's precision, and that
+  towards the suggester's, and that towards a prior, so a pattern with no decisions
+  yet scores what its code's other patterns earned, and a new project the prior.
+* A code's threshold is the cut with the best F1 on out-of-fold probabilities, pulled
+  towards the other codes' median cut in proportion to how few positives it rests on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy
+
+MIN_THRESHOLD_POSITIVES = 3
+THRESHOLD_PRIOR = 5.0
+DEFAULT_THRESHOLD = 0.5
+OFFSET_PENALTY = 1.0  # how strongly a code's own offset is pulled towards the shared curve
+
+
+def best_threshold(scores: Sequence[float], gold: Sequence[bool]) -> float:
+    """The cut with the best F1 (nearest 0.5 among equals); 0.5 if nothing is found."""
+    support = sum(gold)
+    best = (0.0, 0.0, 0.5)
+    tp = predicted = 0
+    ranked = sorted(zip(scores, gold, strict=True), reverse=True)
+    for i, (score, correct) in enumerate(ranked):
+        predicted += 1
+        tp += correct
+        if i + 1 < len(ranked) and ranked[i + 1][0] == score:
+            continue  # a cut keeps every unit with the same score
+        f1 = 2 * tp / (predicted + support)
+        best = max(best, (f1, -abs(score - 0.5), score))
+    return best[2] if best[0] > 0 else 0.5
+
+
+def base_rate_shift(y: numpy.ndarray, known: numpy.ndarray) -> numpy.ndarray:
+    """Per code, log(positives / negatives): what class balancing took out of the
+    logits (smoothed by half a unit on each side). A code nobody has coded yet gets the
+    median of the others: before its first coding, expect it as often as a typical
+    code (its codebook definition is all the model knows of it)."""
+    coded = (y * known).sum(axis=0)
+    negatives = ((1 - y) * known).sum(axis=0) + 0.5
+    shift = numpy.log((coded + 0.5) / negatives)
+    if (coded > 0).any():
+        shift[coded == 0] = numpy.median(shift[coded > 0])
+    return shift
+
+
+@dataclass
+class Platt:
+    slope: float = 1.0
+    intercept: float = 0.0
+    offsets: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0))
+
+    def __call__(self, logits: numpy.ndarray) -> numpy.ndarray:
+        from scipy.special import expit
+
+        return expit(self.slope * logits + self.intercept + self.offsets)
+
+
+def fit_platt(logits: numpy.ndarray, y: numpy.ndarray, known: numpy.ndarray) -> Platt:
+    """One curve for all codes, with a penalised offset per code, fitted by maximum
+    likelihood on the known (unit, code) pairs of out-of-fold logits."""
+    from scipy.optimize import minimize
+    from scipy.special import expit
+
+    codes = logits.shape[1]
+    mask = known.astype(bool)
+    if not mask.any():
+        return Platt(offsets=numpy.zeros(codes))
+    z, target = logits[mask], y[mask].astype(numpy.float64)
+    column = numpy.nonzero(mask)[1]
+
+    def loss_and_gradient(theta):
+        slope, intercept, offsets = theta[0], theta[1], theta[2:]
+        u = slope * z + intercept + offsets[column]
+        loss = float((numpy.logaddexp(0.0, u) - target * u).sum()) \
+            + 0.5 * OFFSET_PENALTY * float((offsets * offsets).sum())
+        r = expit(u) - target
+        grad_offsets = numpy.bincount(column, weights=r, minlength=codes) \
+            + OFFSET_PENALTY * offsets
+        return loss, numpy.concatenate([[float((r * z).sum()), float(r.sum())],
+                                        grad_offsets])
+
+    start = numpy.concatenate([[1.0, 0.0], numpy.zeros(codes)])
+    theta = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B").x
+    return Platt(float(theta[0]), float(theta[1]), theta[2:].copy())
+
+
+def choose_thresholds(probabilities: numpy.ndarray, y: numpy.ndarray,
+                      known: numpy.ndarray) -> numpy.ndarray:
+    """Per code, the best-F1 cut on out-of-fold probabilities, pulled towards the median
+    cut of the codes with ``MIN_THRESHOLD_POSITIVES`` or more positives by the weight of
+    ``THRESHOLD_PRIOR`` positives: a cut found on three coded sentences is mostly noise
+    (bench/quality.py: the same macro-F1 as unpulled cuts, within 0.003, on every
+    protocol, and no more cuts near zero for rare codes)."""
+    codes = probabilities.shape[1]
+    raw = numpy.full(codes, numpy.nan)
+    support = numpy.zeros(codes)
+    for j in range(codes):
+        mask = known[:, j].astype(bool)
+        gold = y[mask, j].astype(bool)
+        support[j] = gold.sum()
+        if support[j]:
+            raw[j] = best_threshold(probabilities[mask, j].tolist(), gold.tolist())
+    sure = support >= MIN_THRESHOLD_POSITIVES
+    centre = float(numpy.median(raw[sure])) if sure.any() else DEFAULT_THRESHOLD
+    raw = numpy.where(numpy.isnan(raw), centre, raw)
+    return (support * raw + THRESHOLD_PRIOR * centre) / (support + THRESHOLD_PRIOR)
+
+
+# -- rules and fuzzy ------------------------------------------------------------------
+
+PRIORS = {"rules": 0.5, "fuzzy": 0.3}  # what a match is worth before any decision
+STRENGTH = 2.0  # decisions' worth of the level above, at every level
+
+
+@dataclass
+class PatternPrecision:
+    """Precision of each pattern from decisions: {(suggester, code id, pattern): [decided,
+    accepted]}. Scores are posterior means of a three-level beta-binomial."""
+
+    counts: dict[tuple[str, int, str], list[int]] = field(default_factory=dict)
+
+    def add(self, suggester: str, code_id: int, pattern: str, accepted: bool,
+            times: int = 1) -> None:
+        entry = self.counts.setdefault((suggester, code_id, pattern), [0, 0])
+        entry[0] += times
+        entry[1] += times * bool(accepted)
+
+    def scorer(self):
+        """A fast score(suggester, code id, pattern) with the sums computed once."""
+        by_suggester: dict[str, list[int]] = {}
+        by_code: dict[tuple[str, int], list[int]] = {}
+        for (suggester, code_id, _), (n, k) in self.counts.items():
+            for table, key in ((by_suggester, suggester), (by_code, (suggester, code_id))):
+                entry = table.setdefault(key, [0, 0])
+                entry[0] += n
+                entry[1] += k
+
+        def score(suggester: str, code_id: int, pattern: str) -> float:
+            n, k = by_suggester.get(suggester, (0, 0))
+            level = (k + STRENGTH * PRIORS[suggester]) / (n + STRENGTH)
+            n, k = by_code.get((suggester, code_id), (0, 0))
+            level = (k + STRENGTH * level) / (n + STRENGTH)
+            n, k = self.counts.get((suggester, code_id, pattern), (0, 0))
+            return (k + STRENGTH * level) / (n + STRENGTH)
+        return score
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[str, int, str, bool, int]]) -> PatternPrecision:
+        table = cls()
+        for suggester, code_id, pattern, accepted, times in rows:
+            table.add(suggester, code_id, pattern, accepted, times)
+        return table
