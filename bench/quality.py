@@ -40,8 +40,10 @@ def macro_f1(y: numpy.ndarray, predicted: numpy.ndarray) -> float:
     return float(numpy.mean(scores))
 
 
-def measure(project, unit: str, seeds: int, folds: int, codebook: bool = True):
-    """{method: [macro-F1 per seed]}, and the model's pooled (probability, coded) pairs."""
+def measure(project, unit: str, seeds: int, folds: int, codebook: bool = True,
+            keep: set[str] | None = None):
+    """{method: [macro-F1 per seed]}, and the model's pooled (probability, coded) pairs.
+    *keep*: only these codes (GUIDs), the others left out of the data as if never coded."""
     from qcode.nlp.evaluate import fold_numbers, model_probabilities
     from qcode.nlp.units import training_units
 
@@ -49,6 +51,9 @@ def measure(project, unit: str, seeds: int, folds: int, codebook: bool = True):
     units, _ = training_units(project.db, unit=unit, interviewer_names=settings.interviewer_names)
     units = [u for u in units if u.known is None and (settings.interviewer_turns
                                                       or not u.interviewer)]
+    if keep is not None:
+        for u in units:
+            u.labels &= keep
     labels = sorted({g for u in units for g in u.labels})
     y = numpy.asarray([[g in u.labels for g in labels] for u in units], dtype=float)
     texts = [u.text for u in units]

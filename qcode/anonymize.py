@@ -7,7 +7,9 @@ entities. It writes a names file (YAML, ``real: pseudonym``) to review and edit.
 
 `apply` replaces every listed name, as a whole word, in each transcript that has one:
 one new revision per transcript, so codings, memos and suggestions follow the text
-(qcode.revisions). Earlier revisions of those transcripts still hold the real names;
+(qcode.revisions); the reasons and evidence of suggestions are pseudonymised too, and
+trained models are removed (their vocabulary holds the transcripts' words: train again).
+Earlier revisions of those transcripts still hold the real names;
 unless told to keep them, their text is then removed (a revision nothing points to is
 deleted), SQLite overwrites freed pages (secure_delete) and the write-ahead log is
 truncated, so the old text does not linger in the files. Everything is one transaction.
@@ -185,6 +187,8 @@ class ApplyResult:
     backup: Path | None = None
     memos: int = 0  # memos whose title or text held a name
     log_entries: int = 0  # change-log entries whose recorded values held a name
+    suggestions: int = 0  # suggestions whose reasons quoted a name
+    models: int = 0  # trained models removed: their vocabulary holds the transcripts' words
 
 
 def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
@@ -228,11 +232,26 @@ def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
             if not keep_history:
                 _purge_history(db, current["id"], result)
         _forget_speakers(db)
+        _pseudonymize_suggestions(db, names, result)
+        result.models = db.execute("DELETE FROM models").rowcount
         if not keep_history:
             _scrub_log(db, names, result)
     if not keep_history:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return result
+
+
+def _pseudonymize_suggestions(db, names: dict[str, str], result: ApplyResult) -> None:
+    """A suggestion's reasons quote the text ("matched “Ivan Petrov”") and its evidence
+    names the words that drove the model: both get the pseudonyms."""
+    pattern = _pattern(names)
+    for suggestion_id, rationale, evidence in db.execute(
+            "SELECT id, rationale, evidence FROM suggestions").fetchall():
+        if pattern.search(rationale) or pattern.search(evidence):
+            db.execute("UPDATE suggestions SET rationale = ?, evidence = ? WHERE id = ?",
+                       [pseudonymize(rationale, names), pseudonymize(evidence, names),
+                        suggestion_id])
+            result.suggestions += 1
 
 
 def _purge_history(db, document_id: int, result: ApplyResult) -> None:

@@ -13,8 +13,8 @@ ORDERS = ("uncertain", "score", "document")
 def queue(db, *, code: str | None = None, document: str | None = None,
           order: str = "uncertain", interviewer_names: frozenset[str] = frozenset()
           ) -> list[dict]:
-    """Pending suggestions on current revisions. 'uncertain' puts scores nearest 0.5
-    first (where a decision teaches the model most), 'score' the surest first. Each
+    """Pending suggestions on current revisions, in *order*: 'uncertain' (see
+    :func:`uncertain_first`), 'score' the surest first, 'document' in reading order. Each
     says whether its sentence lies in an interviewer turn (qcode.nlp.units)."""
     from qcode.nlp.units import is_interviewer
 
@@ -26,7 +26,7 @@ def queue(db, *, code: str | None = None, document: str | None = None,
     if document:
         where.append("s.document_id = ?")
         params.append(resolve_document(db, document)["id"])
-    sorting = {"uncertain": "abs(s.score - 0.5), d.name, s.start",
+    sorting = {"uncertain": "d.name, s.start",
                "score": "s.score DESC, d.name, s.start",
                "document": "d.name, s.start, s.score DESC"}[order]
     rows = [dict(r) for r in db.query(
@@ -40,7 +40,36 @@ def queue(db, *, code: str | None = None, document: str | None = None,
         f"WHERE {' AND '.join(where)} ORDER BY {sorting}", params)]
     for row in rows:
         row["interviewer"] = is_interviewer(row["speaker"], interviewer_names)
+    if order == "uncertain":
+        rows = uncertain_first(rows, _thresholds(db))
     return rows
+
+
+def uncertain_first(items: list[dict], thresholds: dict[str, float]) -> list[dict]:
+    """The order in which decisions teach the model most, for every code alike: the codes
+    take turns, and each offers the suggestion whose score is nearest its threshold
+    (*thresholds*: code path -> the cut `qcode train` chose; 0.5 for a code without
+    one). Taking the nearest of all codes at once spends the decisions on the few codes
+    the model is least sure of; bench/active.py measures both."""
+    by_code: dict[int, list[dict]] = {}
+    for item in items:
+        by_code.setdefault(item["code_id"], []).append(item)
+    ranked = []
+    for code_id, group in by_code.items():
+        cut = thresholds.get(group[0]["code"], 0.5)
+        group.sort(key=lambda item: abs(item["score"] - cut))
+        ranked += [(rank, code_id, item) for rank, item in enumerate(group)]
+    ranked.sort(key=lambda entry: entry[:2])
+    return [item for _, _, item in ranked]
+
+
+def _thresholds(db) -> dict[str, float]:
+    row = db.execute("SELECT meta FROM models ORDER BY id DESC LIMIT 1").fetchone()
+    if row is None:
+        return {}
+    import json
+
+    return json.loads(row[0]).get("thresholds", {})
 
 
 def context(db, suggestion: dict, neighbours: int = 1) -> dict:

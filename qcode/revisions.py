@@ -139,6 +139,11 @@ def _move(db, table, entity, row_id, start, end, anchorer, revision_id, who, bat
         return Moved(entity, row_id, "flagged", (start, end), None)
     db.execute(f"UPDATE {table} SET revision_id = ?, start = ?, \"end\" = ? WHERE id = ?",
                [revision_id, placed.start, placed.end, row_id])
+    if table == "suggestions":  # and onto the new revision's sentence, not the old one's
+        db.execute("UPDATE suggestions SET segment_id = (SELECT id FROM segments WHERE "
+                   "revision_id = ? AND kind = 'sentence' AND start < ? AND \"end\" > ? "
+                   "ORDER BY min(\"end\", ?) - max(start, ?) DESC, number LIMIT 1) WHERE id = ?",
+                   [revision_id, placed.end, placed.start, placed.end, placed.start, row_id])
     log_change(db, "reanchor", entity, row_id, coder=who, batch=batch,
                after={"revision_id": revision_id, "start": placed.start, "end": placed.end,
                       "method": placed.method, "score": placed.score},

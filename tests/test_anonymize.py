@@ -114,3 +114,23 @@ def test_offsets_move_exactly_through_the_replacements():
                                 ((0, 34), new), ((6, 10), "Person 2"), ((23, 28), "P1.")):
         placed = moves.place(*old_span)
         assert new[placed.start:placed.end] == new_piece, (old_span, new_piece)
+
+
+def test_apply_after_suggest_and_train_moves_suggestions_and_drops_the_model(coded):
+    """Suggestions quote the text and a model's vocabulary holds its words: after apply
+    neither holds a real name (and suggestions on the old text do not block it)."""
+    from qcode.nlp.models import train
+    from qcode.nlp.run import SuggestOptions, run_suggestions
+
+    db = coded.db
+    add_coding(db, "b01-ngo-department-perm", "network", coder="anna", segment=3)
+    run_suggestions(coded, SuggestOptions(using=("rules",)))
+    db.execute("UPDATE suggestions SET rationale = rationale || ' near Galina Petrovna' "
+               "WHERE id = (SELECT min(id) FROM suggestions)")
+    train(coded, coder="anna")
+    result = apply(db, {"Marina": "Person 1", "Galina Petrovna": "Person 2"}, coder="anna")
+    assert result.models == 1 and result.suggestions >= 1
+    assert db.execute("SELECT count(*) FROM models").fetchone()[0] == 0
+    reasons = " ".join(r for (r,) in db.execute("SELECT rationale || evidence FROM suggestions"))
+    assert "Galina" not in reasons and "Person 2" in reasons
+    assert check(db) == []

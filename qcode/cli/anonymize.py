@@ -75,6 +75,9 @@ def apply(ctx: typer.Context,
             f"removed; names cleaned from {result.log_entries} change-log entries"
             + (f"; {result.flagged} item(s) flagged for review (qcode doc history)"
                if result.flagged else "") + f". Backup first: {result.backup}")
+    if result.models:
+        warn("the trained model was removed (its vocabulary held the real names): run "
+             "`qcode train` again")
     if not keep_history:
         warn(f"the automatic backup {result.backup} still holds the real names: delete it "
              "when you no longer need it")

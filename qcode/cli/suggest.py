@@ -183,7 +183,9 @@ def review(
     code: Annotated[str | None, typer.Option("--code", "-c", help="Only this code "
                                              "(and sub-codes).")] = None,
     doc: Annotated[str | None, typer.Option("--doc", "-d", help="Only this document.")] = None,
-    order: Annotated[str, typer.Option(help="uncertain, score or document.")] = "uncertain",
+    order: Annotated[str, typer.Option(help="uncertain (the codes take turns, each offering "
+                                       "the suggestion nearest its threshold), score (surest "
+                                       "first) or document.")] = "uncertain",
     accept_above: Annotated[float | None, typer.Option(
         help="Accept every pending suggestion scoring at least this, without asking.")] = None,
     reject_below: Annotated[float | None, typer.Option(
@@ -197,7 +199,9 @@ def review(
     """Review suggestions one at a time, in context, or decide many by score.
 
     Keys in the loop: a accept, r reject, s skip, j adjust the span (type a quote),
-    c accept as another code, m memo, u undo, q quit.
+    c accept as another code, m memo, u undo, q quit. Every suggest.retrain_every
+    decisions (qcode.yaml) the model learns from them in the background and the queue is
+    re-ordered. Suggestions in interviewer turns are never accepted in bulk.
     """
     from qcode.review import ORDERS, bulk
 

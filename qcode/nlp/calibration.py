@@ -25,20 +25,27 @@ DEFAULT_THRESHOLD = 0.5
 OFFSET_PENALTY = 1.0  # how strongly a code's own offset is pulled towards the shared curve
 
 
-def best_threshold(scores: Sequence[float], gold: Sequence[bool]) -> float:
-    """The cut with the best F1 (nearest 0.5 among equals); 0.5 if nothing is found."""
-    support = sum(gold)
-    best = (0.0, 0.0, 0.5)
-    tp = predicted = 0
-    ranked = sorted(zip(scores, gold, strict=True), reverse=True)
-    for i, (score, correct) in enumerate(ranked):
-        predicted += 1
-        tp += correct
-        if i + 1 < len(ranked) and ranked[i + 1][0] == score:
-            continue  # a cut keeps every unit with the same score
-        f1 = 2 * tp / (predicted + support)
-        best = max(best, (f1, -abs(score - 0.5), score))
-    return best[2] if best[0] > 0 else 0.5
+def best_threshold(scores: Sequence[float], gold: Sequence[bool],
+                   weights: Sequence[float] | None = None) -> float:
+    """The cut with the best F1 (nearest 0.5 among equals); 0.5 if nothing is found.
+    *weights*: what each unit counts for (default 1 each)."""
+    scores = numpy.asarray(scores, dtype=numpy.float64)
+    gold = numpy.asarray(gold, dtype=bool)
+    weights = numpy.ones(len(scores)) if weights is None else numpy.asarray(weights, float)
+    support = float((weights * gold).sum())
+    if not len(scores) or support <= 0:
+        return 0.5
+    order = numpy.argsort(-scores, kind="stable")
+    ranked = scores[order]
+    tp = numpy.cumsum(weights[order] * gold[order])
+    predicted = numpy.cumsum(weights[order])
+    last = numpy.append(ranked[1:] != ranked[:-1], True)  # a cut keeps every equal score
+    f1 = numpy.where(last, 2 * tp / (predicted + support), -1.0)
+    best = f1.max()
+    if best <= 0:
+        return 0.5
+    candidates = ranked[f1 >= best - 1e-12]
+    return float(candidates[numpy.argmin(numpy.abs(candidates - 0.5))])
 
 
 def base_rate_shift(y: numpy.ndarray, known: numpy.ndarray) -> numpy.ndarray:
@@ -68,23 +75,32 @@ class Platt:
 
 def fit_platt(logits: numpy.ndarray, y: numpy.ndarray, known: numpy.ndarray) -> Platt:
     """One curve for all codes, with a penalised offset per code, fitted by maximum
-    likelihood on the known (unit, code) pairs of out-of-fold logits."""
+    likelihood on the (unit, code) pairs of out-of-fold logits, each weighing what
+    *known* says (1 known, a fraction for a weak negative, 0 unknown). Targets are
+    smoothed as in Platt (1999) — a positive counts as (n+ + 1) / (n+ + 2), a negative as
+    1 / (n- + 2) — so a code that its words predict perfectly does not send the curve
+    to a step."""
     from scipy.optimize import minimize
     from scipy.special import expit
 
     codes = logits.shape[1]
-    mask = known.astype(bool)
+    # a code nobody has coded yet keeps the shared curve: its held-out "never" says
+    # nothing of how its definition-made scores should read
+    mask = (known > 0) & ((y * known).sum(axis=0) > 0)
     if not mask.any():
         return Platt(offsets=numpy.zeros(codes))
-    z, target = logits[mask], y[mask].astype(numpy.float64)
+    positives = (y * known * mask).sum(axis=0)
+    negatives = ((1 - y) * known * mask).sum(axis=0)
+    smooth = numpy.where(y > 0, (positives + 1) / (positives + 2), 1 / (negatives + 2))
+    z, target, weight = logits[mask], smooth[mask], known[mask].astype(numpy.float64)
     column = numpy.nonzero(mask)[1]
 
     def loss_and_gradient(theta):
         slope, intercept, offsets = theta[0], theta[1], theta[2:]
         u = slope * z + intercept + offsets[column]
-        loss = float((numpy.logaddexp(0.0, u) - target * u).sum()) \
+        loss = float((weight * (numpy.logaddexp(0.0, u) - target * u)).sum()) \
             + 0.5 * OFFSET_PENALTY * float((offsets * offsets).sum())
-        r = expit(u) - target
+        r = weight * (expit(u) - target)
         grad_offsets = numpy.bincount(column, weights=r, minlength=codes) \
             + OFFSET_PENALTY * offsets
         return loss, numpy.concatenate([[float((r * z).sum()), float(r.sum())],
@@ -97,7 +113,8 @@ def fit_platt(logits: numpy.ndarray, y: numpy.ndarray, known: numpy.ndarray) -> 
 
 def choose_thresholds(probabilities: numpy.ndarray, y: numpy.ndarray,
                       known: numpy.ndarray) -> numpy.ndarray:
-    """Per code, the best-F1 cut on out-of-fold probabilities, pulled towards the median
+    """Per code, the best-F1 cut on out-of-fold probabilities (each pair weighing what
+    *known* says, as in :func:`fit_platt`), pulled towards the median
     cut of the codes with ``MIN_THRESHOLD_POSITIVES`` or more positives by the weight of
     ``THRESHOLD_PRIOR`` positives: a cut found on three coded sentences is mostly noise
     (bench/quality.py: the same macro-F1 as unpulled cuts, within 0.003, on every
@@ -106,11 +123,11 @@ def choose_thresholds(probabilities: numpy.ndarray, y: numpy.ndarray,
     raw = numpy.full(codes, numpy.nan)
     support = numpy.zeros(codes)
     for j in range(codes):
-        mask = known[:, j].astype(bool)
-        gold = y[mask, j].astype(bool)
-        support[j] = gold.sum()
+        mask = known[:, j] > 0
+        gold = y[mask, j] > 0
+        support[j] = (known[mask, j] * gold).sum()
         if support[j]:
-            raw[j] = best_threshold(probabilities[mask, j].tolist(), gold.tolist())
+            raw[j] = best_threshold(probabilities[mask, j], gold, known[mask, j])
     sure = support >= MIN_THRESHOLD_POSITIVES
     centre = float(numpy.median(raw[sure])) if sure.any() else DEFAULT_THRESHOLD
     raw = numpy.where(numpy.isnan(raw), centre, raw)

@@ -3,8 +3,8 @@
 Each sentence is analysed once (spaCy's tokenizer and lemmas, qcode.nlp.pipeline); a
 unit's features are put together from its sentences' words:
 
-* ``w`` — the unit's own content lemmas (no stop words, numbers or punctuation), each
-  once; a lemma within three words after a negation cue also counts as ``¬lemma``
+* ``w`` — the unit's own content lemmas (no stop words, fillers such as "yeah" or
+  "okay", numbers or punctuation), each once; a lemma within three words after a negation cue also counts as ``¬lemma``
   ("I don't trust them" is not "I trust them");
 * ``q`` — the question: the lemmas of the turn before, by another speaker;
 * ``t`` — for a sentence, the rest of its turn;
@@ -25,6 +25,10 @@ NEGATION_CUES = frozenset({"not", "n't", "never", "no", "nor", "neither", "witho
                            "cannot", "dont", "didnt", "doesnt", "wasnt", "werent", "isnt",
                            "не", "нет", "никогда", "ни", "без"})
 NEGATION_WINDOW = 3
+# Words of talk, not of content: a turn of "Yeah, okay." has no words of its own to learn
+# from (spaCy's stop lists keep most of them; these are the ones they leave in).
+FILLERS = frozenset({"yeah", "yes", "yep", "okay", "ok", "mm", "mhm", "hmm", "uh", "um", "er",
+                     "erm", "ah", "oh", "угу", "ага", "ладно"})
 # Block weights. Chosen by principle (the unit's own words first, its question next)
 # and checked on every protocol of bench/quality.py, not tuned to one of them.
 BLOCKS = {"w": 1.0, "q": 0.6, "t": 0.4, "n": 0.3}
@@ -42,7 +46,7 @@ def sentence_terms(words) -> list[str]:
             since_cue = 0
             continue
         since_cue += 1
-        if word.stop:
+        if word.stop or word.lemma in FILLERS:
             continue
         out[word.lemma] = None
         if since_cue <= NEGATION_WINDOW:
@@ -86,16 +90,23 @@ class Vectorizer:
         self.idf: list[float] = []
         self._names: list[str] = []
 
-    def fit(self, rows: list[dict[str, list[str]]]) -> Vectorizer:
+    def fit(self, rows: list[dict[str, list[str]]], *, min_count: int = 1,
+            keep: list[dict[str, list[str]]] = ()) -> Vectorizer:
+        """Terms of *rows* seen in *min_count* rows or more, and every term of *keep*
+        (the codebook's texts: a word of a definition counts even if no unit has it yet)."""
         frequency: dict[str, int] = {}
-        for row in rows:
+        for row in [*rows, *keep]:
             for block, terms in row.items():
                 for term in terms:
                     key = f"{block}:{term}"
                     frequency[key] = frequency.get(key, 0) + 1
-        n = len(rows)
-        self.vocabulary = {key: i for i, key in enumerate(sorted(frequency))}
-        self.idf = [math.log((1 + n) / (1 + frequency[key])) + 1 for key in sorted(frequency)]
+        kept = {f"{block}:{term}" for row in keep for block, terms in row.items()
+                for term in terms}
+        n = len(rows) + len(keep)
+        terms = sorted(k for k, count in frequency.items() if count >= min_count or k in kept)
+        self.vocabulary = {key: i for i, key in enumerate(terms)}
+        self.idf = [math.log((1 + n) / (1 + frequency[key])) + 1 for key in terms]
+        self._names = []
         return self
 
     def transform(self, rows: list[dict[str, list[str]]], weights: dict[str, float] | None = None):

@@ -1,9 +1,10 @@
 """The learned suggester: a calibrated linear model of the project's own codings.
 
-What it learns from (qcode.nlp.units): the sentences of the documents a coder has coded
+What it learns from (qcode.nlp.units): the sentences of the documents coded by hand
 (a sentence is a positive for a code when a coding of it covers at least half of it;
-every other code is a negative there), the sentences of rejected suggestions
-(negatives for that code only), and the codebook: each code's name, definition,
+every other code is a negative there); elsewhere, the decided suggestions (accepted: a
+positive of that code, rejected: a negative), with what nobody decided counted a little
+as a negative (``UNDECIDED_WEIGHT``); and the codebook: each code's name, definition,
 include criteria and examples are one more positive example of it, worth
 ``SEED_WEIGHT`` coded sentences — so a code with no codings yet is found by its
 definition, and the codings take over as they arrive.
@@ -39,6 +40,16 @@ L2 = 0.5  # 1/C; bench/quality.py: 0.3-1 within 0.01 macro-F1 on every protocol
 SEED_WEIGHT = 2.0  # the codebook's text of a code counts as two coded sentences
 CALIBRATION_FOLDS = 3
 MAX_ITER = 100  # L-BFGS iterations; the ranking is settled well before (bench/quality.py)
+# with this many sentences of documents coded by hand, they alone calibrate the model
+# (see _representative); with fewer, every unit does
+MIN_CALIBRATION_UNITS = 200
+# In a document where suggestions were decided but nothing was coded by hand, a sentence
+# and code nobody decided count as a negative of this weight (a decided one counts 1):
+# mostly true (what is not suggested, or left, is mostly not the code), and it gives the
+# model the base rates that the decided sample, chosen by the model, lacks. bench/active.py:
+# with it, learning from review decisions reaches the same F1 with far fewer of them.
+UNDECIDED_WEIGHT = 0.1
+MIN_COUNT = 2  # a word of one unit only cannot generalise: left out (halves the features)
 MIN_TERMS = 1  # units with fewer content words of their own are not learnt from
 KEEP_MODELS = 2
 
@@ -126,7 +137,7 @@ def _matrices(ts: TrainingSet, vectorizer, indexes: list[int] | None = None):
 
     rows = ts.rows if indexes is None else [ts.rows[i] for i in indexes]
     y = ts.y if indexes is None else ts.y[indexes]
-    known = ts.known if indexes is None else ts.known[indexes]
+    known = _fit_weights(ts.known if indexes is None else ts.known[indexes])
     seeded = [j for j, seed in enumerate(ts.seeds) if seed]
     x = vectorizer.transform(rows)
     if not seeded:
@@ -139,6 +150,11 @@ def _matrices(ts: TrainingSet, vectorizer, indexes: list[int] | None = None):
     weight = numpy.concatenate([numpy.ones(len(rows)), numpy.full(len(seeded), SEED_WEIGHT)])
     return vstack([x, seed_x]).tocsr(), numpy.vstack([y, seed_y]), \
         numpy.vstack([known, seed_y]), weight
+
+
+def _fit_weights(known: numpy.ndarray) -> numpy.ndarray:
+    """What each (unit, code) weighs in the fit: 1 if known, UNDECIDED_WEIGHT if not."""
+    return known + (1 - known) * UNDECIDED_WEIGHT if UNDECIDED_WEIGHT else known
 
 
 def folds_by_document(groups: list[int], folds: int, seed: int) -> list[int]:
@@ -158,8 +174,9 @@ def fit_model(ts: TrainingSet, *, seed: int = 0, folds: int = CALIBRATION_FOLDS,
 
     if not ts.labels:
         raise QcodeError("nothing to learn: no code has a coded sentence or a definition")
-    vectorizer = Vectorizer().fit(ts.rows + [s for s in ts.seeds if s])
-    shift = base_rate_shift(ts.y, ts.known)
+    vectorizer = Vectorizer().fit(ts.rows, min_count=MIN_COUNT, keep=[s for s in ts.seeds if s])
+    fair = _representative(ts)
+    shift = base_rate_shift(ts.y, _fit_weights(ts.known))
     folds = min(folds, len(set(ts.groups)))
     steps = (folds if folds >= 2 else 0) + 1
     oof = numpy.zeros(ts.y.shape)
@@ -175,8 +192,9 @@ def fit_model(ts: TrainingSet, *, seed: int = 0, folds: int = CALIBRATION_FOLDS,
             model = linear.fit(x, y, known, l2=L2, sample_weight=weight, max_iter=MAX_ITER)
             fold_models.append(model)
             oof[test] = model.logits(vectorizer.transform([ts.rows[i] for i in test])) + shift
-        platt = fit_platt(oof, ts.y, ts.known)
-        thresholds = choose_thresholds(platt(oof), ts.y, ts.known)
+        weights = _fit_weights(ts.known[fair])
+        platt = fit_platt(oof[fair], ts.y[fair], weights)
+        thresholds = choose_thresholds(platt(oof[fair]), ts.y[fair], weights)
     else:  # one document: nothing held out to calibrate on
         from qcode.nlp.calibration import DEFAULT_THRESHOLD
 
@@ -192,9 +210,38 @@ def fit_model(ts: TrainingSet, *, seed: int = 0, folds: int = CALIBRATION_FOLDS,
     full = linear.fit(x, y, known, l2=L2, sample_weight=weight, max_iter=MAX_ITER, start=start)
     if progress:
         progress("training", steps, steps)
+    _place_uncoded(ts, full.logits(vectorizer.transform(ts.rows)) + shift, platt, thresholds)
     meta = {"held_out": _held_out_scores(platt(oof), thresholds, ts) if folds >= 2 else {}}
     return LearnedModel(ts.labels, vectorizer, full.weights, full.bias, shift, platt,
                         thresholds, meta)
+
+
+def _representative(ts: TrainingSet) -> numpy.ndarray:
+    """The units to estimate base rates and calibrate on: those of documents coded whole.
+    Decided suggestions are a sample the model itself chose (its surest or least sure
+    sentences): their share of positives and their held-out scores describe that sample,
+    not the next document. Without a whole document, every unit."""
+    whole = numpy.asarray([u.known is None for u in ts.units], dtype=bool)
+    if whole.sum() >= MIN_CALIBRATION_UNITS and (ts.y[whole] > 0).any():
+        return whole
+    return numpy.ones(len(ts.units), dtype=bool)
+
+
+def _place_uncoded(ts: TrainingSet, logits: numpy.ndarray, platt, thresholds) -> None:
+    """Codes nobody has coded yet (only their definition): their scores are placed so
+    that they are suggested about as often as a typical code, on the passages most like
+    their definition. Held-out data cannot calibrate them: it has none of them."""
+    from scipy.special import logit
+
+    coded = ts.y.sum(axis=0) > 0
+    if coded.all() or not coded.any():
+        return
+    rate = float(numpy.median(ts.y[:, coded].sum(axis=0) / ts.known[:, coded].sum(axis=0)))
+    centre = float(numpy.median(thresholds[coded]))
+    for j in numpy.nonzero(~coded)[0]:
+        top = float(numpy.quantile(logits[:, j], 1 - rate))
+        platt.offsets[j] = logit(centre) - (platt.slope * top + platt.intercept)
+        thresholds[j] = centre
 
 
 def _held_out_scores(probabilities, thresholds, ts: TrainingSet) -> dict[str, dict]:
@@ -401,6 +448,7 @@ def train(project, *, coder: str | None = None, seed: int = 0,
             "positives": positives, "thresholds": thresholds, "held_out": held_out,
             "units": len(ts.units), "coder": coder, "seed": seed, "features": FEATURES,
             "seeded": [paths[g] for g, s in zip(ts.labels, ts.seeds, strict=True) if s],
+            "uncoded": [g for j, g in enumerate(ts.labels) if not ts.y[:, j].any()],
             "patterns": patterns,
             "trained_on": [[u.revision_id, u.start, u.end] for u in ts.units]}
     stamp = now()

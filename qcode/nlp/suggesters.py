@@ -266,6 +266,7 @@ class ModelSuggester:
         by_guid = {c["guid"]: c["id"] for c in codes}
         self.columns = [(j, by_guid[g]) for j, g in enumerate(model.labels) if g in by_guid]
         self.min_score = min_score
+        self.uncoded = set(model.meta.get("uncoded", ()))
 
     def suggest_rows(self, rows: list[dict], indexes: list[int],
                      wanted: dict[int, set[int]] | None = None) -> list[Hit]:
@@ -282,6 +283,8 @@ class ModelSuggester:
                 else numpy.full(len(self.model.labels), self.min_score))
         hits = []
         for j, code_id in self.columns:
+            note = (" (no codings yet: from its definition)"
+                    if self.model.labels[j] in self.uncoded else "")
             if wanted is None:
                 chosen = numpy.nonzero(probabilities[:, j] >= cuts[j])[0].tolist()
             else:
@@ -289,9 +292,11 @@ class ModelSuggester:
             for r in chosen:
                 p = float(probabilities[r, j])
                 reasons = self.model.explain(x[r], j)
+                if not reasons and wanted is None:
+                    continue  # no word of the passage speaks for the code
                 words = ", ".join(f"{describe_term(n)} {w:+.2f}" for n, w in reasons)
                 hits.append(Hit(indexes[r], code_id, round(p, 4), self.name,
-                                f"p={p:.2f}" + (f" from {words}" if words else ""),
+                                f"p={p:.2f}" + (f" from {words}" if words else "") + note,
                                 [[self.name, n, w] for n, w in reasons]))
         return hits
 

@@ -126,7 +126,9 @@ def training_units(db, *, coder: str | None = None, document_ids: list[int] | No
     unit, with every label known (all its codings, accepted suggestions included).
     Elsewhere a decision on a suggestion says something of that code only: an accepted
     one makes its sentence a positive of the code it was accepted as, a rejected one a
-    negative (at sentence level; a decision on one sentence says nothing of a turn).
+    negative (at sentence level; a decision on one sentence says nothing of a turn). The
+    other sentences of a document with decisions come too, with nothing known: the
+    learner counts what nobody decided a little as "not this code" (qcode.nlp.models).
     """
     kind = {"sentence": "sentence", "segment": "sentence", "turn": "turn"}[unit]
     coder_clause, params = "", []
@@ -170,8 +172,8 @@ def training_units(db, *, coder: str | None = None, document_ids: list[int] | No
             if rev in by_hand:
                 item.labels = {guid for s, e, guid in spans if covers(s, e, item.start, item.end)}
                 units.append(item)
-            elif kind == "sentence" and (rev, item.start, item.end) in decided:
-                yes, known = decided[(rev, item.start, item.end)]
+            elif kind == "sentence":
+                yes, known = decided.get((rev, item.start, item.end), (set(), set()))
                 item.labels, item.known = set(yes), set(known)
                 units.append(item)
     paths = dict(db.execute("SELECT guid, path FROM codes WHERE status = 'active'").fetchall())

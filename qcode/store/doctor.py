@@ -37,6 +37,10 @@ _SQL_CHECKS = [
      "JOIN documents d ON d.id = g.document_id WHERE g.\"end\" > length(r.text) OR g.start < 0 "
      "OR g.start > g.\"end\" OR r.document_id != g.document_id",
      "suggestion {0} in {1!r} lies outside its text"),
+    ("suggestions on their sentences",
+     "SELECT g.id, d.name FROM suggestions g JOIN segments s ON s.id = g.segment_id "
+     "JOIN documents d ON d.id = g.document_id WHERE s.revision_id != g.revision_id",
+     "suggestion {0} in {1!r} points at a sentence of another revision"),
     ("memo offsets",
      "SELECT m.id FROM memos m JOIN revisions r ON r.id = m.revision_id "
      "WHERE m.start IS NOT NULL AND (m.start < 0 OR m.\"end\" > length(r.text) OR m.start > m.\"end\")",

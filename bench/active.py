@@ -1,0 +1,187 @@
+"""Learning while you review, simulated on the WAC interviews (issue 14).
+
+A coder who answers from the human theme codes reviews qcode's suggestions. Per seed,
+half of the interviews are held out to measure the model; of the other half the coder
+codes two by hand and reviews the rest: every (sentence, theme) pair of them is a
+pending suggestion (as after `qcode suggest --min-score 0`), decided as the human
+coders decided (accepted where they gave the sentence's answer that theme, rejected
+elsewhere). Every ``--every`` decisions the model is retrained on what is known so far
+— exactly as `qcode review` does: qcode's own learner (qcode.nlp.models.fit_model) on
+qcode's own learning data (decided pairs, and undecided ones as weak negatives) — and
+the queue is put in order again. Two orders are compared on the same start:
+
+* qcode: `qcode review --order uncertain` (qcode.review.uncertain_first: the codes take
+  turns, each offering the suggestion nearest its threshold);
+* random: the pending suggestions in a random order.
+
+Printed: macro-F1 of the model's suggestions on the held-out interviews against the
+number of decisions, and for each order the decisions after which it stays at 90 % or
+more of the F1 of a model trained on every reviewable interview coded in full.
+Retraining runs in-process (the background thread of `qcode review` would make the
+timing of updates depend on the machine rather than on the order).
+
+    python bench/active.py [--seeds 3] [--unit turn|sentence] [--budget 1500] [--every 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from protocols import WAC, build_wac  # noqa: E402
+
+CHECK_EVERY = 100
+
+
+def macro_f1(model, test) -> float:
+    predicted = model.probabilities(test.rows) >= model.thresholds
+    scores = []
+    for j in range(test.y.shape[1]):
+        gold = test.y[:, j] > 0
+        if gold.any():
+            scores.append(2 * (gold & predicted[:, j]).sum() / (gold.sum() + predicted[:, j].sum()))
+    return float(numpy.mean(scores))
+
+
+def known_subset(pool, known: numpy.ndarray, whole: numpy.ndarray):
+    """The pool as qcode's learner sees it: whole documents fully known, elsewhere the
+    decided pairs (the rest weak negatives)."""
+    subset = pool.subset(list(range(len(pool.units))))
+    subset.known = known.copy()
+    for unit, is_whole in zip(subset.units, whole, strict=True):
+        unit.known = None if is_whole else set()
+    return subset
+
+
+def simulate(pool, test, start_docs: set[int], order: str, seed: int, budget: int,
+             every: int, paths: dict[str, str]) -> list[tuple[int, float]]:
+    from qcode.nlp.models import fit_model
+    from qcode.review import uncertain_first
+
+    whole = numpy.asarray([g in start_docs for g in pool.groups])
+    known = numpy.zeros(pool.y.shape, dtype=numpy.float32)
+    known[whole] = 1
+    rng = random.Random(seed)
+    model = fit_model(known_subset(pool, known, whole), seed=seed)
+    curve = [(0, macro_f1(model, test))]
+    queue: list[dict] = []
+    for decision in range(1, budget + 1):
+        if not queue:
+            queue = _ranked(model, pool, known, order, rng, uncertain_first, paths)
+            if not queue:
+                break
+        item = queue.pop(0)
+        known[item["unit"], item["column"]] = 1
+        if decision % every == 0:
+            model = fit_model(known_subset(pool, known, whole), seed=seed)
+            queue = []
+        if decision % CHECK_EVERY == 0:
+            curve.append((decision, macro_f1(model, test)))
+    return curve
+
+
+def _ranked(model, pool, known, order, rng, uncertain_first, paths) -> list[dict]:
+    probabilities = model.probabilities(pool.rows)
+    column = {g: j for j, g in enumerate(model.labels)}
+    items = []
+    for i, j in zip(*numpy.nonzero(known == 0), strict=True):
+        label = pool.labels[j]
+        p = float(probabilities[i, column[label]]) if label in column else 0.0
+        items.append({"unit": int(i), "column": int(j), "code_id": int(j),
+                      "code": paths[label], "score": p})
+    if order == "random":
+        rng.shuffle(items)
+        return items
+    thresholds = {paths[g]: float(t) for g, t in zip(model.labels, model.thresholds,
+                                                       strict=True)}
+    return uncertain_first(items, thresholds)
+
+
+def stays_above(curve, target: float) -> int | None:
+    """The first number of decisions from which the F1 stays >= target to the end of the
+    next two checks (one lucky check does not count)."""
+    for k, (decisions, _) in enumerate(curve):
+        if all(f1 >= target for _, f1 in curve[k:k + 3]):
+            return decisions
+    return None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--unit", default="turn", choices=("turn", "sentence"))
+    parser.add_argument("--budget", type=int, default=1500)
+    parser.add_argument("--every", type=int, default=10)
+    args = parser.parse_args()
+    if not WAC.is_dir():
+        sys.exit(f"{WAC} not found")
+    from qcode.nlp.models import fit_model, training_set
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project, _ = build_wac(Path(tmp) / "wac")
+        everything = training_set(project, unit=args.unit)
+        paths = dict(project.db.execute("SELECT guid, path FROM codes").fetchall())
+        documents = sorted(set(everything.groups))
+        needs: dict[str, list] = {"qcode": [], "random": []}
+        mean_curves: dict[str, list] = {"qcode": [], "random": []}
+        targets = []
+        print(f"WAC {args.unit}s: {len(everything.units)} units, {len(everything.labels)} "
+              f"themes; retrained every {args.every} decisions; {args.seeds} seeds")
+        for seed in range(args.seeds):
+            shuffled = documents[:]
+            random.Random(seed).shuffle(shuffled)
+            held_out = set(shuffled[::2])
+            reviewable = [d for d in shuffled if d not in held_out]
+            test = everything.subset([i for i, g in enumerate(everything.groups)
+                                      if g in held_out])
+            pool = everything.subset([i for i, g in enumerate(everything.groups)
+                                      if g not in held_out])
+            target = 0.9 * macro_f1(fit_model(pool, seed=seed), test)
+            targets.append(target)
+            print(f"\nseed {seed}: {len(reviewable)} interviews to review ({pool.y.size} "
+                  f"pairs), {len(held_out)} held out; 90 % of the full-data F1: {target:.3f}")
+            curves = {}
+            for order in needs:
+                started = time.perf_counter()
+                curves[order] = simulate(pool, test, set(reviewable[:2]), order, seed,
+                                         args.budget, args.every, paths)
+                needs[order].append(stays_above(curves[order], target))
+                mean_curves[order].append([f1 for _, f1 in curves[order]])
+                print(f"  {order:7} ({time.perf_counter() - started:3.0f} s) "
+                      + " ".join(f"{f1:.3f}" for _, f1 in curves[order])
+                      + f"  -> {needs[order][-1] or f'> {args.budget}'}")
+            print("  decisions        " + " ".join(f"{n:>5}" for n, _ in curves["qcode"]))
+        print("\ndecisions after which the F1 stays at >= 90 % of the full-data F1, per seed:")
+        for order, values in needs.items():
+            print(f"  {order:7} {values}")
+        ratios = [q / (r or args.budget + CHECK_EVERY)
+                  for q, r in zip(needs["qcode"], needs["random"], strict=True) if q]
+        if ratios:
+            print(f"  qcode / random: median {statistics.median(ratios):.2f} (target <= 0.50; "
+                  f"a random run that never got there counts as {args.budget + CHECK_EVERY})")
+        # the learning curves averaged over the seeds: one check's luck evens out
+        target = statistics.mean(targets)
+        print(f"\nmean over the seeds (90 % of the mean full-data F1: {target:.3f}):")
+        reached = {}
+        for order, runs in mean_curves.items():
+            length = min(len(run) for run in runs)
+            mean = [statistics.mean(run[k] for run in runs) for k in range(length)]
+            reached[order] = stays_above([(k * CHECK_EVERY, f1) for k, f1 in enumerate(mean)],
+                                         target)
+            print(f"  {order:7} " + " ".join(f"{f1:.3f}" for f1 in mean)
+                  + f"  -> {reached[order] or '>' + str((length - 1) * CHECK_EVERY)}")
+        if reached["qcode"] and reached["random"]:
+            print(f"  qcode / random: {reached['qcode'] / reached['random']:.2f} (target <= 0.50)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,299 @@
+"""The suggestions' scores, context, explanations and learning loop (issue 14)."""
+
+import json
+import random
+
+import numpy
+import pytest
+
+from conftest import write
+from qcode.codebook.model import codebook_from_text
+from qcode.codebook.sync import sync
+from qcode.coding import add_coding
+from qcode.ingest.importer import ImportOptions, import_paths
+from qcode.nlp.evaluate import evaluate
+from qcode.nlp.models import load_model, train
+from qcode.nlp.run import SuggestOptions, run_suggestions
+from qcode.review import bulk, queue
+from qcode.suggestions import accept, reject
+
+FILLER = ["The office opened at nine.", "We took the bus to the centre.",
+          "The weather was cold that winter.", "My sister studies chemistry.",
+          "There were forms to fill in.", "The meeting lasted two hours.",
+          "Our street has a small bakery.", "Prices went up again in spring."]
+
+
+def suggested(db, run_id=None):
+    return [dict(r) for r in db.query(
+        "SELECT s.*, c.path, substr(r.text, s.start + 1, s.\"end\" - s.start) AS text "
+        "FROM suggestions s JOIN codes c ON c.id = s.code_id "
+        "JOIN revisions r ON r.id = s.revision_id "
+        + ("WHERE s.run_id = ? " if run_id else "") + "ORDER BY s.id",
+        [run_id] if run_id else [])]
+
+
+def interviews(folder, documents, rng, river_share=0.35):
+    """Transcripts of Interviewer/Respondent turns; some answers mention the river."""
+    for d in range(documents):
+        lines = []
+        for t in range(10):
+            lines.append("Interviewer: Tell me about your week there.")
+            answer = rng.choice(FILLER)
+            if rng.random() < river_share:
+                answer = rng.choice(["We walked along the river in the evening.",
+                                     "The river was high after the rain.",
+                                     "Boats moved slowly down the river."])
+            lines.append(f"Respondent: {answer} {rng.choice(FILLER)}")
+        write(folder / f"i{d:02d}.txt", "\n".join(lines) + "\n")
+    return folder
+
+
+RIVER_YAML = """name: t
+codes:
+  - name: water
+    description: Talk of rivers, lakes and boats.
+  - name: paperwork
+    description: Forms, offices and bureaucracy.
+    patterns: [forms]
+"""
+
+
+def coded_river_project(project, tmp_path, documents=12, precision=0.7, seed=3):
+    """Each river sentence coded `water` with probability *precision*: what a code with
+    that precision among river sentences looks like."""
+    rng = random.Random(seed)
+    sync(project.db, codebook_from_text(RIVER_YAML))
+    import_paths(project.db, [interviews(tmp_path / "t", documents, rng)], ImportOptions())
+    db = project.db
+    river = 0
+    for name, number, text in db.execute(
+            "SELECT d.name, s.number, substr(r.text, s.start + 1, s.\"end\" - s.start) FROM "
+            "segments s JOIN current_revisions r ON r.id = s.revision_id JOIN documents d ON "
+            "d.id = r.document_id WHERE s.kind = 'sentence' ORDER BY d.name, s.number").fetchall():
+        if "river" in text:
+            river += 1
+            if rng.random() < precision:
+                add_coding(db, name, "water", coder="anna", segment=number)
+        elif "forms" in text:
+            add_coding(db, name, "paperwork", coder="anna", segment=number)
+    return river
+
+
+def test_model_scores_are_calibrated_probabilities_with_their_reasons(project, tmp_path):
+    coded_river_project(project, tmp_path, documents=16, precision=0.7)
+    result = train(project, coder="anna")
+    assert set(result.positives) == {"water", "paperwork"}
+    model = load_model(project.db)
+    from qcode.nlp.features import Vectorizer  # noqa: F401  (the rows below are its input)
+
+    rows = [{"w": ["river", "evening", "walk"], "q": ["tell", "week"]},
+            {"w": ["boat", "move", "slowly", "river"], "q": ["tell", "week"]},
+            {"w": ["sister", "study", "chemistry"], "q": ["tell", "week"]}]
+    water = model.labels.index(project.db.execute(
+        "SELECT guid FROM codes WHERE path = 'water'").fetchone()[0])
+    p = model.probabilities(rows)[:, water]
+    assert p[0] == pytest.approx(0.7, abs=0.15) and p[1] == pytest.approx(0.7, abs=0.15)
+    assert p[2] < 0.1
+    # stored suggestions say which words made them
+    run = run_suggestions(project, SuggestOptions(using=("model",)))
+    river = [s for s in suggested(project.db, run.run_id) if s["path"] == "water"]
+    assert river and all("river" in s["text"] for s in river)
+    for s in river:
+        evidence = json.loads(s["evidence"])
+        assert evidence[0][:2] == ["model", "w:river"] and evidence[0][2] > 0
+        assert "from “river” +" in s["rationale"]
+
+
+def test_rule_scores_follow_the_precision_of_your_decisions(project, tmp_path):
+    sync(project.db, codebook_from_text("name: t\ncodes:\n  - name: appeals\n"
+                                        "    patterns: [petition]\n"))
+    lines = [f"Respondent: We signed petition number {i} in the yard." for i in range(60)]
+    import_paths(project.db, [write(tmp_path / "p.txt", "\n".join(lines))], ImportOptions())
+    first = run_suggestions(project, SuggestOptions(using=("rules",)))
+    rows = suggested(project.db, first.run_id)
+    assert {r["score"] for r in rows} == {0.5}  # the prior: no decisions yet
+    decided = rows[:40]
+    for i, row in enumerate(decided):  # 12 of 40 accepted: a pattern of precision 0.3
+        (accept if i % 10 < 3 else reject)(project.db, row["id"], coder="anna")
+    from qcode.nlp.active import rescore_pending
+
+    assert rescore_pending(project) == 20
+    scores = {s["score"] for s in queue(project.db)}
+    assert len(scores) == 1 and scores.pop() == pytest.approx(0.3, abs=0.03)
+
+
+def test_interviewer_turns_are_not_suggested_and_never_accepted_in_bulk(project, tmp_path):
+    sync(project.db, codebook_from_text("name: t\ncodes:\n  - name: trust\n"
+                                        "    patterns: [trust the court]\n"))
+    text = ("Interviewer: Do you trust the courts?\n"
+            "Respondent: I trust the courts, mostly.\n"
+            "Q: And do you trust the courts in Perm?\n")
+    import_paths(project.db, [write(tmp_path / "d.txt", text)], ImportOptions())
+    run_suggestions(project, SuggestOptions(using=("rules",)))
+    assert [s["text"] for s in suggested(project.db)] == ["I trust the courts, mostly."]
+    project.config.suggest.interviewer_turns = True  # qcode.yaml: suggest them too
+    project.db.execute("DELETE FROM suggestions")
+    run_suggestions(project, SuggestOptions(using=("rules",)))
+    assert len(suggested(project.db)) == 3
+    names = project.config.suggest.interviewer_names
+    result = bulk(project.db, coder="anna", accept_above=0.0, interviewer_names=names)
+    assert [s["speaker"] for s in result.decided] == ["Respondent"]
+    assert result.interviewer == 2
+    assert [s["interviewer"] for s in queue(project.db, interviewer_names=names)] == [True, True]
+
+
+def test_speakers_named_in_qcode_yaml_are_interviewers_too(project, tmp_path):
+    from qcode.nlp.units import is_interviewer
+
+    assert is_interviewer("Interviewer 2") and is_interviewer("МОДЕРАТОР")
+    assert not is_interviewer("Irina") and not is_interviewer(None)
+    assert is_interviewer("Anna", frozenset({"anna"}))
+
+
+@pytest.mark.parametrize("text, found", [
+    ("We signed the petiton together.", {"petition"}),            # a misspelling
+    ("They were different people.", set()),                     # a real word inside...
+    ("I am indiferent to it.", {"indifferent"}),                 # ...but its misspelling is
+    ("The chairwoman spoke first.", set()),                      # another real word
+    ("The chairmen spoke first.", set()),                        # a real plural
+    ("We did it on your own.", set()),                           # a word of the phrase
+    ("A hugs moment.", set()),                                   # short keywords: exact only
+])
+def test_fuzzy_matches_are_misspellings_not_other_words(project, tmp_path, text, found):
+    yaml = ("name: t\ncodes:\n  - name: a\n    patterns: [petition, indifferent, chairman, "
+            "on our own, hug]\n")
+    sync(project.db, codebook_from_text(yaml))
+    import_paths(project.db, [write(tmp_path / "d.txt", text)], ImportOptions())
+    run_suggestions(project, SuggestOptions(using=("fuzzy",), min_score=0.0))
+    phrases = {json.loads(s["evidence"])[0][1] for s in suggested(project.db)}
+    assert phrases == found
+
+
+def test_a_code_nobody_has_coded_is_found_by_its_definition(project, tmp_path):
+    rng = random.Random(5)
+    sync(project.db, codebook_from_text(RIVER_YAML))
+    import_paths(project.db, [interviews(tmp_path / "t", 6, rng, 0.1)], ImportOptions())
+    for name, number, text in project.db.execute(
+            "SELECT d.name, s.number, substr(r.text, s.start + 1, s.\"end\" - s.start) FROM "
+            "segments s JOIN current_revisions r ON r.id = s.revision_id JOIN documents d ON "
+            "d.id = r.document_id WHERE s.kind = 'sentence'").fetchall():
+        if "forms" in text:
+            add_coding(project.db, name, "paperwork", coder="anna", segment=number)
+    result = train(project, coder="anna")
+    assert result.positives["water"] == 0 and "water" in result.seeded
+    run_suggestions(project, SuggestOptions(using=("model",)))
+    water = [s for s in suggested(project.db) if s["path"] == "water"]
+    assert water and all("river" in s["text"] for s in water)
+    assert all("no codings yet: from its definition" in s["rationale"] for s in water)
+
+
+def test_review_decisions_retrain_the_model_and_reorder_the_queue(project, tmp_path):
+    from qcode.nlp.active import Learner
+
+    coded_river_project(project, tmp_path, documents=8)
+    train(project, coder="anna")
+    write(tmp_path / "new" / "n1.txt", "Interviewer: And the week after?\nRespondent: "
+          "The river froze. Forms again. The bakery closed. The river rose.\n")
+    import_paths(project.db, [tmp_path / "new"], ImportOptions())
+    run_suggestions(project, SuggestOptions(documents=["n1"], min_score=0.0))
+    before = {s["id"]: s["score"] for s in queue(project.db)}
+    learner = Learner(project, every=3)
+    for s in [s for s in queue(project.db) if s["code"] == "water"][:3]:
+        (reject if "froze" in s["rationale"] or "bakery" in s["rationale"] else accept)(
+            project.db, s["id"], coder="boris")
+        learner.decided()
+    update = learner.wait(60)
+    assert update is not None and update.error is None and update.rescored > 0
+    after = {s["id"]: s["score"] for s in queue(project.db)}
+    assert any(after[i] != before[i] for i in after)
+    assert load_model(project.db).meta["id"] == update.model_id
+
+
+def test_review_loop_says_when_the_model_has_learnt(cli, project, tmp_path):
+    coded_river_project(project, tmp_path, documents=8)
+    assert cli("train", "--coder", "anna").exit_code == 0
+    write(tmp_path / "more" / "m.txt", "Respondent: The river rose. The river fell. Forms.\n")
+    cli("import", tmp_path / "more")
+    cli("suggest", "m", "--min-score", "0")
+    text = project.config_path.read_text().replace("retrain_every: 10", "retrain_every: 2")
+    project.config_path.write_text(text)
+    loop = cli("review", "--coder", "anna", input="a\nr\na\nr\nq\n")
+    assert loop.exit_code == 0, loop.stderr
+    assert "learnt from your decisions: model" in loop.stderr
+
+
+def test_evaluate_reports_progress_codes_and_rollups(project, tmp_path):
+    coded_river_project(project, tmp_path, documents=8)
+    stages = []
+    result = evaluate(project, coder="anna", folds=2, progress=lambda s, d, t: stages.append(s))
+    assert stages[0] == "analysing" and "fold 2/2" in stages and "matching patterns" in stages
+    assert {r["suggester"] for r in result.summary} == {"rules", "fuzzy", "model", "all"}
+    only = evaluate(project, coder="anna", folds=2, using=("model",), codes=["water"])
+    assert {s.code for s in only.scores} == {"water"}
+    again = evaluate(project, coder="anna", folds=2, using=("model",), codes=["water"])
+    assert [s.row() for s in again.scores] == [s.row() for s in only.scores]  # same split
+    assert again.folds == only.folds and len(set(only.folds.values())) == 2
+
+
+def test_evaluate_rolls_sub_codes_up_to_their_theme(project, tmp_path):
+    yaml = ("name: t\ncodes:\n  - name: nature\n    codes:\n      - name: water\n"
+            "      - name: paperwork\n")
+    rng = random.Random(1)
+    sync(project.db, codebook_from_text(yaml))
+    import_paths(project.db, [interviews(tmp_path / "t", 4, rng)], ImportOptions())
+    for name, number, text in project.db.execute(
+            "SELECT d.name, s.number, substr(r.text, s.start + 1, s.\"end\" - s.start) FROM "
+            "segments s JOIN current_revisions r ON r.id = s.revision_id JOIN documents d ON "
+            "d.id = r.document_id WHERE s.kind = 'sentence'").fetchall():
+        if "river" in text:
+            add_coding(project.db, name, "water", coder="anna", segment=number)
+        elif "forms" in text:
+            add_coding(project.db, name, "paperwork", coder="anna", segment=number)
+    rolled = evaluate(project, folds=2, using=("model",), rollup=True)
+    (score,) = rolled.scores
+    river = sum("river" in t for t in _sentences(project.db))
+    forms = sum("forms" in t for t in _sentences(project.db))
+    assert score.code == "nature" and score.support == river + forms
+
+
+def _sentences(db):
+    return [t for (t,) in db.execute(
+        "SELECT substr(r.text, s.start + 1, s.\"end\" - s.start) FROM segments s JOIN "
+        "current_revisions r ON r.id = s.revision_id JOIN speakers p ON p.id = s.speaker_id "
+        "WHERE s.kind = 'sentence' AND p.name = 'Respondent'")]
+
+
+def test_a_decision_labels_its_own_code_only_but_a_document_coded_by_hand_is_whole(
+        project, tmp_path):
+    from qcode.nlp.units import training_units
+
+    coded_river_project(project, tmp_path, documents=2, precision=1.0)
+    write(tmp_path / "r" / "x.txt", "Respondent: The river rose. Forms again. A quiet day.\n")
+    import_paths(project.db, [tmp_path / "r"], ImportOptions())
+    run_suggestions(project, SuggestOptions(documents=["x"], using=("rules",)))
+    (pending,) = queue(project.db)
+    reject(project.db, pending["id"], coder="anna")
+    units, paths = training_units(project.db)
+    by_doc = {}
+    for u in units:
+        by_doc.setdefault(u.document_id, []).append(u)
+    whole = [us for us in by_doc.values() if all(u.known is None for u in us)]
+    (partial,) = [us for us in by_doc.values() if any(u.known is not None for u in us)]
+    assert len(whole) == 2
+    assert [(u.text, u.labels, {paths[g] for g in u.known}) for u in partial] == [
+        ("The river rose.", set(), set()), ("Forms again.", set(), {"paperwork"}),
+        ("A quiet day.", set(), set())]  # undecided sentences: weak negatives only
+
+
+def test_thresholds_of_codes_with_few_examples_lean_on_the_others():
+    from qcode.nlp.calibration import choose_thresholds
+
+    rng = numpy.random.default_rng(0)
+    y = numpy.zeros((400, 3))
+    y[:100, 0] = 1
+    y[:100, 1] = 1
+    y[0, 2] = 1  # one positive: its own best cut would be its own score
+    p = numpy.clip(y * 0.5 + rng.random((400, 3)) * 0.5, 0, 1)
+    p[0, 2] = 0.02
+    cuts = choose_thresholds(p, y, numpy.ones_like(y))
+    assert cuts[2] > 0.3 and abs(cuts[0] - cuts[1]) < 0.1
