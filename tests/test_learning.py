@@ -58,6 +58,14 @@ codes:
 """
 
 
+def sentences_of(db):
+    """(document name, sentence number, text) of every sentence, in reading order."""
+    return db.execute(
+        "SELECT d.name, s.number, substr(r.text, s.start + 1, s.\"end\" - s.start) FROM "
+        "segments s JOIN current_revisions r ON r.id = s.revision_id JOIN documents d ON "
+        "d.id = r.document_id WHERE s.kind = 'sentence' ORDER BY d.name, s.number").fetchall()
+
+
 def coded_river_project(project, tmp_path, documents=12, precision=0.7, seed=3):
     """Each river sentence coded `water` with probability *precision*: what a code with
     that precision among river sentences looks like."""
@@ -66,10 +74,7 @@ def coded_river_project(project, tmp_path, documents=12, precision=0.7, seed=3):
     import_paths(project.db, [interviews(tmp_path / "t", documents, rng)], ImportOptions())
     db = project.db
     river = 0
-    for name, number, text in db.execute(
-            "SELECT d.name, s.number, substr(r.text, s.start + 1, s.\"end\" - s.start) FROM "
-            "segments s JOIN current_revisions r ON r.id = s.revision_id JOIN documents d ON "
-            "d.id = r.document_id WHERE s.kind = 'sentence' ORDER BY d.name, s.number").fetchall():
+    for name, number, text in sentences_of(db):
         if "river" in text:
             river += 1
             if rng.random() < precision:
@@ -173,10 +178,7 @@ def test_a_code_nobody_has_coded_is_found_by_its_definition(project, tmp_path):
     rng = random.Random(5)
     sync(project.db, codebook_from_text(RIVER_YAML))
     import_paths(project.db, [interviews(tmp_path / "t", 6, rng, 0.1)], ImportOptions())
-    for name, number, text in project.db.execute(
-            "SELECT d.name, s.number, substr(r.text, s.start + 1, s.\"end\" - s.start) FROM "
-            "segments s JOIN current_revisions r ON r.id = s.revision_id JOIN documents d ON "
-            "d.id = r.document_id WHERE s.kind = 'sentence'").fetchall():
+    for name, number, text in sentences_of(project.db):
         if "forms" in text:
             add_coding(project.db, name, "paperwork", coder="anna", segment=number)
     result = train(project, coder="anna")
@@ -241,10 +243,7 @@ def test_evaluate_rolls_sub_codes_up_to_their_theme(project, tmp_path):
     rng = random.Random(1)
     sync(project.db, codebook_from_text(yaml))
     import_paths(project.db, [interviews(tmp_path / "t", 4, rng)], ImportOptions())
-    for name, number, text in project.db.execute(
-            "SELECT d.name, s.number, substr(r.text, s.start + 1, s.\"end\" - s.start) FROM "
-            "segments s JOIN current_revisions r ON r.id = s.revision_id JOIN documents d ON "
-            "d.id = r.document_id WHERE s.kind = 'sentence'").fetchall():
+    for name, number, text in sentences_of(project.db):
         if "river" in text:
             add_coding(project.db, name, "water", coder="anna", segment=number)
         elif "forms" in text:
