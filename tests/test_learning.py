@@ -296,3 +296,122 @@ def test_thresholds_of_codes_with_few_examples_lean_on_the_others():
     p[0, 2] = 0.02
     cuts = choose_thresholds(p, y, numpy.ones_like(y))
     assert cuts[2] > 0.3 and abs(cuts[0] - cuts[1]) < 0.1
+
+
+def test_the_question_of_a_turn_is_the_nearest_earlier_turn_by_another_speaker():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from qcode.nlp.units import Layout
+
+    def nearest(speakers, turn):
+        for earlier in range(turn - 1, -1, -1):
+            if speakers[turn] is None or speakers[earlier] != speakers[turn]:
+                return earlier
+        return -1
+
+    @given(st.lists(st.sampled_from(["I", "R", "X", None]), max_size=12))
+    def check(speakers):
+        layout = Layout(1, 1, "", "en", [], [(0, 0, s, s == "I") for s in speakers])
+        assert layout.questions == [nearest(speakers, t) for t in range(len(speakers))]
+
+    check()
+
+
+def test_the_fast_sentence_matrix_is_the_matrix_of_the_units_blocks(sample_project):
+    """`suggest` builds the model's input per document with sparse algebra; it must be
+    what training builds unit by unit (up to a float's last bits)."""
+    from qcode.nlp.features import Vectorizer, sentence_matrix, sentence_terms, unit_blocks
+    from qcode.nlp.pipeline import analyzer
+    from qcode.nlp.units import layout_units, load_layout
+
+    db = sample_project.db
+    layouts = [load_layout(db, rev, "en") for (rev,) in db.execute(
+        "SELECT id FROM current_revisions ORDER BY id")]
+    all_terms, all_rows = [], []
+    for layout in layouts:
+        texts = [layout.text[s:e] for _, s, e, _ in layout.sentences]
+        terms = [sentence_terms(w) for w in analyzer("en").analyse(texts)[1]]
+        all_terms.append(terms)
+        all_rows.append([unit_blocks(u, terms) for u in layout_units(layout, "sentence")])
+    vectorizer = Vectorizer().fit([r for rows in all_rows for r in rows], min_count=2)
+    for layout, terms, rows in zip(layouts, all_terms, all_rows, strict=True):
+        indexes = [i for i in range(len(terms)) if i % 3]  # not every sentence: skips too
+        fast = sentence_matrix(vectorizer, layout, terms, indexes)
+        slow = vectorizer.transform([rows[i] for i in indexes])
+        slow.sort_indices()
+        assert fast.shape == slow.shape
+        assert fast.indptr.tolist() == slow.indptr.tolist()
+        assert fast.indices.tolist() == slow.indices.tolist()
+        assert numpy.allclose(fast.data, slow.data, rtol=1e-12, atol=0)
+
+
+def test_rules_over_whole_documents_find_what_they_find_sentence_by_sentence(sample_project):
+    """`suggest` tokenizes each transcript once and runs the phrase matchers over it, and
+    the token patterns only where their words are: the same hits as matching every
+    sentence on its own."""
+    from qcode.nlp.calibration import PatternPrecision
+    from qcode.nlp.pipeline import analyzer
+    from qcode.nlp.suggesters import RuleSuggester
+    from qcode.nlp.units import load_layout
+
+    db = sample_project.db
+    codes = [dict(r) for r in db.query("SELECT * FROM codes WHERE status = 'active'")]
+    nlp = analyzer("en")
+    rules = RuleSuggester(nlp, codes, PatternPrecision().scorer())
+    assert rules.needs  # the shipped codebook's token patterns can all be pre-checked
+    total = 0
+    for (revision,) in db.execute("SELECT id FROM current_revisions").fetchall():
+        layout = load_layout(db, revision, "en")
+        pieces, words = nlp.analyse_spans(layout.text, layout.spans)
+        assert len({id(doc) for doc, _, _ in pieces}) == 1  # one doc for the transcript
+        docs, alone = nlp.analyse([layout.text[s:e] for s, e in layout.spans])
+        assert words == alone
+        whole = [(h.sentence, h.code_id, h.rationale) for h in rules.suggest(pieces, words)]
+        rules.needs, kept = None, rules.needs
+        each = [(h.sentence, h.code_id, h.rationale)
+                for h in rules.suggest([(d, 0, len(d)) for d in docs], alone)]
+        rules.needs = kept
+        assert whole == each
+        total += len(whole)
+    assert total > 100
+
+
+def test_fuzzy_matching_finds_what_comparing_every_ngram_finds(project, tmp_path):
+    """The fuzzy suggester compares only what can be a misspelling; a brute-force
+    comparison of every n-gram with every phrase must find the same."""
+    from rapidfuzz import fuzz
+
+    from qcode.nlp.calibration import PatternPrecision
+    from qcode.nlp.pipeline import analyzer
+    from qcode.nlp.suggesters import FuzzySuggester
+
+    yaml = ("name: t\ncodes:\n  - name: a\n    patterns: [petition, human rights, civil society, "
+            "known each other]\n  - name: b\n    patterns: [district administration]\n")
+    sync(project.db, codebook_from_text(yaml))
+    codes = [dict(r) for r in project.db.query("SELECT * FROM codes")]
+    texts = ["We signed a petiton for humen rights.", "The civl society of Perm.",
+             "They have knwon each other for years.", "The distrct adminstration refused.",
+             "Human lights and civil societies.", "Petitions were signed by the district."]
+    nlp = analyzer("en")
+    _, words = nlp.analyse(texts)
+    fuzzy = FuzzySuggester(nlp, codes, PatternPrecision().scorer())
+    found = {(h.sentence, h.code_id, h.rationale) for h in fuzzy.suggest(None, words)}
+    expected = {}
+    for s, row in enumerate(words):
+        kept = [(w.lower, w.lemma) for w in row if not w.skip]
+        for size, phrases in fuzzy.by_size.items():
+            for i in range(len(kept) - size + 1):
+                piece = kept[i:i + size]
+                gram = " ".join(w for w, _ in piece)
+                if " ".join(m for _, m in piece) in fuzzy.lemma_forms or (
+                        size == 1 and piece[0][1] in fuzzy.lemma_forms):
+                    continue
+                for phrase, code_id in phrases:
+                    score = round(fuzz.ratio(phrase, gram))  # as cdist(dtype="uint8")
+                    if score >= fuzzy.threshold and gram != phrase and \
+                            fuzzy._plausible(gram, phrase):
+                        if score > expected.get((s, code_id), (0,))[0]:
+                            expected[(s, code_id)] = (score, phrase, gram)
+    reference = {(s, c, f"“{g}” ≈ “{p}” ({n})") for (s, c), (n, p, g) in expected.items()}
+    assert found == reference and len(found) == 4

@@ -68,9 +68,9 @@ class Platt:
     offsets: numpy.ndarray = field(default_factory=lambda: numpy.zeros(0))
 
     def __call__(self, logits: numpy.ndarray) -> numpy.ndarray:
-        from scipy.special import expit
-
-        return expit(self.slope * logits + self.intercept + self.offsets)
+        # the logistic function, with numpy alone (scipy.special is not imported to suggest)
+        u = numpy.clip(self.slope * logits + self.intercept + self.offsets, -500, 500)
+        return 1.0 / (1.0 + numpy.exp(-u))
 
 
 def fit_platt(logits: numpy.ndarray, y: numpy.ndarray, known: numpy.ndarray) -> Platt:

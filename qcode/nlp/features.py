@@ -33,6 +33,7 @@ FILLERS = frozenset({"yeah", "yes", "yep", "okay", "ok", "mm", "mhm", "hmm", "uh
 # and checked on every protocol of bench/quality.py, not tuned to one of them.
 BLOCKS = {"w": 1.0, "q": 0.6, "t": 0.4, "n": 0.3}
 SEED_BLOCKS = {"w": 1.0}
+BLOCK_ORDER = tuple(BLOCKS)
 
 
 def sentence_terms(words) -> list[str]:
@@ -64,7 +65,7 @@ def _union(parts: Iterable[list[str]]) -> list[str]:
 def unit_blocks(unit, terms: Sequence[list[str]]) -> dict[str, list[str]]:
     """The blocks of *unit*, from *terms*: the sentence terms of its layout, in order."""
     layout = unit.layout
-    by_turn = layout.turn_sentences()
+    by_turn = layout.by_turn
     if unit.kind == "turn":
         own = _union(terms[i] for i in by_turn[unit.index])
         question = layout.question_of(unit.index)
@@ -79,6 +80,94 @@ def unit_blocks(unit, terms: Sequence[list[str]]) -> dict[str, list[str]]:
     around = [i for i in (unit.index - 1, unit.index + 1) if 0 <= i < len(terms)]
     blocks["n"] = _union(terms[i] for i in around)
     return blocks
+
+
+def sentence_matrix(vectorizer, layout, terms: Sequence[list[str]], indexes: list[int]):
+    """``vectorizer.transform`` of the sentence units *indexes* of *layout* (the matrix
+    their :func:`unit_blocks` give), built with sparse algebra over the whole document
+    instead of unit by unit: each term is looked up once per document, a turn's words
+    (the question of the next, the context of its own sentences) are summed once.
+    The model's share of `qcode suggest`; the same matrix up to the last bits of a float.
+    """
+    import numpy
+    from scipy.sparse import csr_matrix
+
+    vocabulary, weights = vectorizer.vocabulary, vectorizer.weights
+    idf = numpy.asarray(vectorizer.idf, dtype=numpy.float64)
+    n, size = len(terms), len(vocabulary)
+    rows = numpy.asarray(indexes, dtype=numpy.int64)
+    if not len(rows) or not size:
+        return csr_matrix((len(rows), size))
+    local: dict[str, int] = {}  # term -> its number in this document
+    occurrences, owner = [], []
+    for i, row in enumerate(terms):
+        for term in row:
+            occurrences.append(local.setdefault(term, len(local)))
+            owner.append(i)
+    occurrences = numpy.asarray(occurrences, dtype=numpy.int64)
+    owner = numpy.asarray(owner, dtype=numpy.int64)
+    words = list(local)
+
+    columns = vectorizer.columns_of(words)  # (words, blocks): feature number or -1
+
+    def presence(block: str):
+        """(sentences x features) 0/1: which of the block's features each sentence has."""
+        column = columns[:, BLOCK_ORDER.index(block)][occurrences] if len(words) \
+            else occurrences
+        keep = column >= 0
+        return csr_matrix((numpy.ones(int(keep.sum())), (owner[keep], column[keep])),
+                          shape=(n, size))
+
+    turn_of = numpy.asarray([turn for _, _, _, turn in layout.sentences], dtype=numpy.int64)
+    turns = len(layout.turns)
+    in_turn = turn_of >= 0
+    members = csr_matrix((numpy.ones(int(in_turn.sum())),
+                          (turn_of[in_turn], numpy.nonzero(in_turn)[0])), shape=(max(turns, 1), n))
+    unit_turn = turn_of[rows]
+
+    def pick(matrix, which: numpy.ndarray):
+        """Rows *which* of *matrix* (an empty row for -1)."""
+        valid = which >= 0
+        selector = csr_matrix((numpy.ones(int(valid.sum())),
+                               (numpy.nonzero(valid)[0], which[valid])),
+                              shape=(len(which), matrix.shape[0]))
+        return selector @ matrix
+
+    blocks = []
+    if weights.get("w"):
+        blocks.append(("w", pick(presence("w"), rows)))
+    if weights.get("q") and turns:
+        asked = members @ presence("q")
+        questions = numpy.asarray(layout.questions + [-1], dtype=numpy.int64)
+        blocks.append(("q", pick(asked, numpy.where(unit_turn >= 0, questions[unit_turn], -1))))
+    if weights.get("t") and turns:
+        own = presence("t")
+        rest = pick(members @ own, unit_turn) - pick(own, numpy.where(unit_turn >= 0, rows, -1))
+        blocks.append(("t", rest))
+    if weights.get("n"):
+        near = presence("n")
+        before = numpy.where(rows - 1 >= 0, rows - 1, -1)
+        after = numpy.where(rows + 1 < n, rows + 1, -1)
+        blocks.append(("n", pick(near, before) + pick(near, after)))
+    x = csr_matrix((len(rows), size))
+    for block, matrix in blocks:
+        matrix = matrix.tocsr()
+        matrix.data = (matrix.data > 0).astype(numpy.float64) * idf[matrix.indices]
+        matrix.eliminate_zeros()
+        norms = numpy.sqrt(numpy.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        scale = numpy.repeat(weights[block] / norms, numpy.diff(matrix.indptr))
+        matrix.data = matrix.data * scale
+        x = x + matrix
+    x.sort_indices()
+    return x.tocsr()
+
+
+def _union_ids(parts: Iterable[list[int]]) -> list[int]:
+    out: dict[int, None] = {}
+    for part in parts:
+        out.update(dict.fromkeys(part))
+    return list(out)
 
 
 class Vectorizer:
@@ -142,6 +231,21 @@ class Vectorizer:
             for key, i in self.vocabulary.items():
                 self._names[i] = key
         return self._names
+
+    def columns_of(self, terms: list[str]):
+        """(terms, blocks) array of each term's feature number in each block (-1: not a
+        feature); looked up once per term for the vectorizer's life."""
+        import numpy
+
+        cache = self.__dict__.setdefault("_columns", {})
+        vocabulary = self.vocabulary
+        rows = []
+        for term in terms:
+            row = cache.get(term)
+            if row is None:
+                row = cache[term] = tuple(vocabulary.get(f"{b}:{term}", -1) for b in BLOCK_ORDER)
+            rows.append(row)
+        return numpy.asarray(rows, dtype=numpy.int64).reshape(-1, len(BLOCK_ORDER))
 
     def names_of(self, columns) -> list[str]:
         names = self.names()

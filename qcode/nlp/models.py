@@ -91,11 +91,13 @@ class LearnedModel:
     def probabilities(self, rows: list[dict[str, list[str]]]) -> numpy.ndarray:
         return self.platt(self.logits(self.vectorizer.transform(rows)))
 
-    def explain(self, x_row, column: int, top: int = 4) -> list[tuple[str, float]]:
-        """The features of one unit (a CSR row) that raise code *column* most."""
-        contributions = x_row.data * self.weights[x_row.indices, column]
-        order = numpy.argsort(-contributions)[:top]
-        names = self.vectorizer.names_of(x_row.indices[order])
+    def explain(self, x, row: int, column: int, top: int = 4) -> list[tuple[str, float]]:
+        """The features of unit *row* of the CSR matrix *x* that raise code *column* most."""
+        start, end = x.indptr[row], x.indptr[row + 1]
+        indices = x.indices[start:end]
+        contributions = x.data[start:end] * self.weights[indices, column]
+        order = numpy.argsort(-contributions, kind="stable")[:top]
+        names = self.vectorizer.names_of(indices[order])
         return [(name, round(float(c), 2)) for name, c in zip(names, contributions[order],
                                                                strict=True) if c > 0]
 
@@ -270,8 +272,7 @@ def analyse_units(units: list[Unit], nlp_model: str | None = None
         layout = unit.layout
         if layout.revision_id in terms:
             continue
-        texts = [layout.text[s:e] for _, s, e, _ in layout.sentences]
-        words = analyzer(layout.language, nlp_model).analyse(texts)[1]
+        words = analyzer(layout.language, nlp_model).analyse_spans(layout.text, layout.spans)[1]
         terms[layout.revision_id] = [sentence_terms(w) for w in words]
     return terms
 
@@ -360,7 +361,7 @@ def unit_hits(project, units: list[Unit], using: tuple[str, ...] = ("rules", "fu
             by_layout[layout.revision_id] = per_sentence
         per_sentence = by_layout[layout.revision_id]
         if unit.kind == "turn":
-            out.append([h for s in layout.turn_sentences()[unit.index]
+            out.append([h for s in layout.by_turn[unit.index]
                         for h in per_sentence.get(s, [])])
         else:
             out.append(per_sentence.get(unit.index, []))

@@ -105,6 +105,63 @@ class Analyzer:
         return docs, words
 
 
+    def analyse_spans(self, text: str, spans: list[tuple[int, int]]):
+        """(pieces, words) for the spans (start, end) of *text* (a revision's sentences):
+        ``pieces[i] = (doc, a, b)``, the span's tokens being ``doc[a:b]``, and
+        ``words[i]`` their words, as :meth:`analyse` gives them for the span's text alone.
+
+        The blank pipeline tokenizes the whole text once — its tokens never cross
+        whitespace, so they are those of each span on its own — and looks each distinct
+        word up once. A named model (whose tagging depends on the context) or a span that
+        does not start and end on token boundaries goes span by span, with analyse.
+        """
+        import numpy
+        from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, IS_STOP, LEMMA, LENGTH, LIKE_NUM, LOWER
+
+        def one_by_one():
+            docs, words = self.analyse([text[s:e] for s, e in spans])
+            return [(doc, 0, len(doc)) for doc in docs], words
+
+        if self.table is None or not spans:
+            return one_by_one()
+        doc = self.nlp.make_doc(text)
+        if not len(doc):
+            return one_by_one()
+        array = doc.to_array([IDX, LENGTH, LOWER, IS_PUNCT, IS_SPACE, IS_STOP, LIKE_NUM])
+        starts, ends = array[:, 0].astype(numpy.int64), (array[:, 0] + array[:, 1]).astype(
+            numpy.int64)
+        first = numpy.searchsorted(starts, [s for s, _ in spans])
+        last = numpy.searchsorted(starts, [e for _, e in spans])  # tokens starting before e
+        aligned = all(a < b and starts[a] == s and ends[b - 1] == e
+                      for (s, e), a, b in zip(spans, first.tolist(), last.tolist(), strict=True))
+        if not aligned:
+            return one_by_one()
+        # distinct words: by LOWER (a fast 1-d unique), unless some word's flags differ
+        # with its case ("US" and "us"); then by all five columns
+        _, index, inverse = numpy.unique(array[:, 2], return_index=True, return_inverse=True)
+        keys = array[index, 2:]
+        if (keys[inverse.reshape(-1)] != array[:, 2:]).any():
+            keys, inverse = numpy.unique(array[:, 2:], axis=0, return_inverse=True)
+        strings = self.nlp.vocab.strings
+        make = tuple.__new__
+        distinct, lemma_hashes = [], []
+        for lower_hash, punct, space, stop, number in keys.tolist():
+            entry = self.cache.get(lower_hash)
+            if entry is None:
+                lower = strings[lower_hash]
+                lemma_form = str(self.table.get(lower, lower)).lower()
+                entry = self.cache[lower_hash] = (lower, lemma_form, strings.add(lemma_form))
+            distinct.append(make(Word, (entry[0], entry[1], bool(punct or space),
+                                        bool(stop or number))))
+            lemma_hashes.append(entry[2])
+        inverse = inverse.reshape(-1)
+        doc.from_array([LEMMA], numpy.asarray(lemma_hashes, dtype="uint64")[inverse]
+                       .reshape(-1, 1))
+        every = list(map(distinct.__getitem__, inverse.tolist()))
+        bounds = list(zip(first.tolist(), last.tolist(), strict=True))
+        return [(doc, a, b) for a, b in bounds], [every[a:b] for a, b in bounds]
+
+
 def _lemma_table(language: str):
     try:
         from spacy.lookups import load_lookups

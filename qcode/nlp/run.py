@@ -132,24 +132,19 @@ class Engine:
         from qcode.nlp.suggesters import ModelSuggester, merge
 
         analysis, suggesters = self._for(layout.language)
-        texts = [layout.text[s:e] for _, s, e, _ in layout.sentences]
-        docs, words = analysis.analyse(texts)
+        pieces, words = analysis.analyse_spans(layout.text, layout.spans)
         skip = self.skipped(layout)
-        hits = [hit for s in suggesters for hit in s.suggest(docs, words, skip)]
+        hits = [hit for s in suggesters for hit in s.suggest(pieces, words, skip)]
         if self.model is not None:
-            from qcode.nlp.features import sentence_terms, unit_blocks
+            from qcode.nlp.features import sentence_matrix, sentence_terms
             from qcode.nlp.models import MIN_TERMS
-            from qcode.nlp.units import layout_units
 
             terms = [sentence_terms(w) for w in words]
-            indexes, rows = [], []
-            for unit in layout_units(layout, "sentence"):
-                if unit.index in skip or len(terms[unit.index]) < MIN_TERMS:
-                    continue
-                indexes.append(unit.index)
-                rows.append(unit_blocks(unit, terms))
+            indexes = [i for i in range(len(terms))
+                       if i not in skip and len(terms[i]) >= MIN_TERMS]
+            x = sentence_matrix(self.model.vectorizer, layout, terms, indexes)
             model = ModelSuggester(self.model, self.codes, self.min_score)
-            hits += model.suggest_rows(rows, indexes)
+            hits += model.suggest_matrix(x, indexes)
         return merge(hits)
 
     def rescore(self, layout, wanted: dict[int, set[int]]) -> dict[tuple[int, int], object]:
@@ -159,10 +154,9 @@ class Engine:
         from qcode.nlp.suggesters import ModelSuggester, merge
 
         analysis, suggesters = self._for(layout.language)
-        texts = [layout.text[s:e] for _, s, e, _ in layout.sentences]
-        docs, words = analysis.analyse(texts)
-        others = frozenset(range(len(texts))) - frozenset(wanted)
-        hits = [hit for s in suggesters for hit in s.suggest(docs, words, others)]
+        pieces, words = analysis.analyse_spans(layout.text, layout.spans)
+        others = frozenset(range(len(pieces))) - frozenset(wanted)
+        hits = [hit for s in suggesters for hit in s.suggest(pieces, words, others)]
         if self.model is not None:
             from qcode.nlp.features import sentence_terms, unit_blocks
             from qcode.nlp.units import layout_units
@@ -306,21 +300,22 @@ def _store_hits(db, run_id: int, layout, hits, min_score: float | None) -> int:
     floor = RULES_MIN_SCORE if min_score is None else min_score
     hits = [h for h in hits if h.score >= floor or "model" in h.suggester.split("+")]
     stamp = now()
-    added = 0
     with transaction(db):  # one document: its suggestions and the record that it is done
         suggested, coded = _already_known(db, layout.revision_id)
+        rows = []
         for hit in hits:
             segment_id, start, end, _ = layout.sentences[hit.sentence]
             if (start, end, hit.code_id) in suggested or _covered(coded[hit.code_id], start, end):
                 continue
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO suggestions (run_id, document_id, revision_id, segment_id, "
-                "start, \"end\", code_id, score, suggester, rationale, evidence, created) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [run_id, layout.document_id, layout.revision_id, segment_id, start, end,
-                 hit.code_id, hit.score, hit.suggester, hit.rationale,
-                 json.dumps(hit.evidence, ensure_ascii=False), stamp])
-            added += cursor.rowcount
+            rows.append((run_id, layout.document_id, layout.revision_id, segment_id, start, end,
+                         hit.code_id, hit.score, hit.suggester, hit.rationale,
+                         json.dumps(hit.evidence, ensure_ascii=False), stamp))
+        before = db.conn.total_changes
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO suggestions (run_id, document_id, revision_id, segment_id, "
+            "start, \"end\", code_id, score, suggester, rationale, evidence, created) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        added = db.conn.total_changes - before
         db.execute("INSERT OR IGNORE INTO run_items (run_id, document_id, revision_id, done) "
                    "VALUES (?, ?, ?, ?)", [run_id, layout.document_id, layout.revision_id, stamp])
         faults.point("suggest")

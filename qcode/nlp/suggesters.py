@@ -54,6 +54,29 @@ def _pattern_docs(analyzer, patterns: list) -> list[tuple[str, str, object]]:
     return out
 
 
+_REQUIRED_OPS = {None, "+", "1"}
+
+
+
+def _needed(pattern: list[dict]) -> list[frozenset[str]]:
+    """Per token of a Matcher pattern that must be there (no OP that allows none), the
+    words one of which it must be, from its LEMMA or LOWER (both lowercase in qcode's
+    analysis). Empty when no token says: the pattern is then run on every sentence."""
+    out = []
+    for token in pattern:
+        if token.get("OP") not in _REQUIRED_OPS:
+            continue
+        for attr in ("LEMMA", "LOWER"):
+            value = token.get(attr)
+            if isinstance(value, str):
+                out.append(frozenset({value}))
+                break
+            if isinstance(value, dict) and set(value) == {"IN"} and value["IN"]:
+                out.append(frozenset(str(v) for v in value["IN"]))
+                break
+    return out
+
+
 def _quoted(texts) -> str:
     return ", ".join(f"“{text}”" for text in sorted(set(texts)))
 
@@ -72,6 +95,7 @@ class RuleSuggester:
         phrase_lemma = PhraseMatcher(nlp.vocab, attr="LEMMA")
         phrase_lower = PhraseMatcher(nlp.vocab, attr="LOWER")
         tokens = Matcher(nlp.vocab)
+        self.needs: list[list[frozenset[str]]] | None = []  # see _needed
         for code in codes:
             for veto, key in ((False, "patterns"), (True, "exclude_patterns")):
                 for i, (attr, label, pattern) in enumerate(
@@ -81,35 +105,91 @@ class RuleSuggester:
                     self.labels[match_id] = (code["id"], label, veto)
                     if attr == "TOKENS":
                         tokens.add(match_key, [pattern])
+                        needed = _needed(pattern)
+                        if needed and self.needs is not None:
+                            self.needs.append(needed)
+                        else:
+                            self.needs = None  # one pattern we cannot pre-check
                     elif attr == "LEMMA":
                         phrase_lemma.add(match_key, [pattern])
                     else:
                         phrase_lower.add(match_key, [pattern])
-        self.matchers = [m for m in (phrase_lemma, phrase_lower, tokens) if len(m)]
+        self.phrases = [m for m in (phrase_lemma, phrase_lower) if len(m)]
+        self.tokens = tokens if len(tokens) else None
 
-    def suggest(self, docs, words, skip=frozenset()) -> list[Hit]:
-        hits = []
-        for index, doc in enumerate(docs):
-            if index in skip:
-                continue
-            found: dict[int, list[tuple[str, str]]] = defaultdict(list)  # code -> (key, text)
-            vetoed = set()
-            for matcher in self.matchers:
+    def _token_candidates(self, doc, sentences) -> set[int]:
+        """The sentences (of *sentences*: (index, a, b) on *doc*) in which the token
+        patterns can match: every word each of them requires is there. Checked on the
+        document's token arrays at once; spaCy's Matcher costs far more than this test."""
+        import numpy
+        from spacy.attrs import LEMMA, LOWER
+
+        if self.needs is None:
+            return {index for index, _, _ in sentences}
+        arrays = doc.to_array([LOWER, LEMMA]).reshape(-1, 2)
+        strings = doc.vocab.strings
+        firsts = numpy.asarray([a for _, a, _ in sentences], dtype=numpy.int64)
+        lasts = numpy.asarray([b for _, _, b in sentences], dtype=numpy.int64)
+        possible = numpy.zeros(len(sentences), dtype=bool)
+        for needs in self.needs:
+            every = numpy.ones(len(sentences), dtype=bool)
+            for need in needs:
+                hashes = numpy.asarray([strings[w] for w in need], dtype=numpy.uint64)
+                present = numpy.isin(arrays[:, 0], hashes) | numpy.isin(arrays[:, 1], hashes)
+                running = numpy.concatenate([[0], numpy.cumsum(present)])
+                every &= running[lasts] - running[firsts] > 0  # one in the sentence's tokens
+            possible |= every
+        return {sentences[k][0] for k in numpy.nonzero(possible)[0].tolist()}
+
+    def suggest(self, pieces, words, skip=frozenset()) -> list[Hit]:
+        """Hits for the sentences *pieces*, each (doc, a, b): tokens doc[a:b] (several may
+        share a doc: the phrase matchers then run over it once)."""
+        from bisect import bisect_right
+
+        import numpy
+        from spacy.attrs import LOWER
+
+        found: dict[int, dict[int, list[tuple[str, str]]]] = defaultdict(
+            lambda: defaultdict(list))  # sentence -> code -> (pattern key, matched text)
+        vetoed: dict[int, set[int]] = defaultdict(set)
+
+        def record(index: int, doc, cues, a: int, match_id: int, start: int, end: int) -> None:
+            code_id, label, veto = self.labels[match_id]
+            if veto:
+                vetoed[index].add(code_id)
+                return
+            if cues[max(a, start - NEGATION_WINDOW):start].any():
+                target = self.by_path.get(self.codes[code_id].get("negated") or "")
+                if target is not None:  # else: "not trust" is no evidence for trust
+                    found[index][target].append(("¬" + label, doc[start:end].text))
+            else:
+                found[index][code_id].append((label, doc[start:end].text))
+
+        by_doc: dict[int, tuple] = {}
+        for index, (doc, a, b) in enumerate(pieces):
+            if index not in skip:
+                by_doc.setdefault(id(doc), (doc, []))[1].append((index, a, b))
+        for doc, sentences in by_doc.values():
+            strings = doc.vocab.strings
+            cues = numpy.isin(doc.to_array([LOWER]).reshape(-1), numpy.asarray(
+                [strings[c] for c in NEGATION_CUES], dtype=numpy.uint64))
+            firsts = [a for _, a, _ in sentences]
+            for matcher in self.phrases:  # over the whole doc; offsets in the doc
                 for match_id, start, end in matcher(doc):
-                    code_id, label, veto = self.labels[match_id]
-                    if veto:
-                        vetoed.add(code_id)
-                        continue
-                    window = doc[max(0, start - NEGATION_WINDOW):start]
-                    if any(t.lower_ in NEGATION_CUES for t in window):
-                        target = self.by_path.get(self.codes[code_id].get("negated") or "")
-                        if target is None:
-                            continue  # "not trust" is no evidence for trust
-                        found[target].append(("¬" + label, doc[start:end].text))
-                    else:
-                        found[code_id].append((label, doc[start:end].text))
-            for code_id, matches in found.items():
-                if code_id not in vetoed:
+                    k = bisect_right(firsts, start) - 1
+                    if k >= 0 and end <= sentences[k][2]:  # not across a sentence's end
+                        record(sentences[k][0], doc, cues, sentences[k][1], match_id, start,
+                               end)
+            if self.tokens is not None:
+                candidates = self._token_candidates(doc, sentences)
+                for index, a, b in sentences:
+                    if index in candidates:  # offsets in the span
+                        for match_id, start, end in self.tokens(doc[a:b]):
+                            record(index, doc, cues, a, match_id, a + start, a + end)
+        hits = []
+        for index in sorted(found):
+            for code_id, matches in found[index].items():
+                if code_id not in vetoed[index]:
                     hits.append(self._hit(index, code_id, matches))
         return hits
 
@@ -129,13 +209,19 @@ class RuleSuggester:
 
 @lru_cache(maxsize=8)
 def lexicon(language: str) -> frozenset[str]:
-    """Known words of *language* (from spacy-lookups-data: WordNet's lemmas for English,
-    every form of the lemma tables); empty where there are none."""
+    """Known words of *language*: spaCy's stop words for it, and from spacy-lookups-data
+    WordNet's lemmas (English) and every form of its lemma tables; empty where spaCy
+    has none of these."""
     import gzip
+    import importlib
     import importlib.util
     from pathlib import Path
 
     words: set[str] = set()
+    try:
+        words.update(importlib.import_module(f"spacy.lang.{language}.stop_words").STOP_WORDS)
+    except (ImportError, AttributeError):
+        pass
     spec = importlib.util.find_spec("spacy_lookups_data")
     if spec is None or not spec.origin:
         return frozenset()
@@ -154,14 +240,19 @@ def lexicon(language: str) -> frozenset[str]:
     return frozenset(words)
 
 
+def could_be_misspelt(candidate: str, known: frozenset[str]) -> bool:
+    """A word of the text that may be a misspelling: not a real word, not a number."""
+    return candidate not in known and not any(c.isdigit() for c in candidate)
+
+
 def misspelling_of(candidate: str, word: str, known: frozenset[str]) -> bool:
-    """Whether *candidate* (a word of the text) may be *word* misspelt: not the same, not
-    a real word itself, and neither inside the other ("indifferent" holds "different")."""
+    """Whether *candidate* (a word of the text) may be *word*, as it is or misspelt: the
+    same, or a possible misspelling (see could_be_misspelt) that is not inside the word
+    nor holds it ("indifferent" holds "different")."""
     if candidate == word:
         return True
-    if candidate in known or candidate in word or word in candidate:
-        return False
-    return True
+    return could_be_misspelt(candidate, known) and candidate not in word \
+        and word not in candidate
 
 
 class FuzzySuggester:
@@ -195,20 +286,28 @@ class FuzzySuggester:
         of fuzzy matching is building candidate strings, not comparing them."""
         from rapidfuzz import fuzz, process
 
-        sentences = [[(w.lower, w.lemma) for w in row if not w.skip] if i not in skip else []
+        # A match is a real word of the phrase or a misspelling of one, and at least one
+        # misspelling (see _plausible): only the words the lexicon does not know can be
+        # misspellings, so only sentences that have one are looked at, only those words
+        # compared alone, and only n-grams holding one built.
+        unknown = {word for word in {w.lower for i, row in enumerate(words) if i not in skip
+                                     for w in row if not w.skip} - self.known
+                   if could_be_misspelt(word, self.known)}
+        if not unknown:
+            return []
+        sentences = [[(w.lower, w.lemma) for w in row if not w.skip]
+                     if i not in skip and any(w.lower in unknown for w in row) else []
                      for i, row in enumerate(words)]
         where: dict[str, list[tuple[int, int]]] = defaultdict(list)  # word -> (sentence, i)
         for index, sentence in enumerate(sentences):
             for i, (lower, _) in enumerate(sentence):
                 where[lower].append((index, i))
         vocabulary = list(where)
-        if not vocabulary:
-            return []
         best: dict[tuple[int, int], tuple[int, str, str]] = {}
         for size, phrases in self.by_size.items():
             if size == 1:
-                grams = vocabulary
-                places = [where[word] for word in vocabulary]
+                grams = [w for w in vocabulary if w in unknown]
+                places = [where[word] for word in grams]
             else:
                 firsts = sorted({p.split()[0] for p, _ in phrases})
                 near = process.cdist(firsts, vocabulary, scorer=fuzz.ratio, score_cutoff=60,
@@ -217,7 +316,7 @@ class FuzzySuggester:
                 for column in near.nonzero()[0].tolist():
                     for s, i in where[vocabulary[column]]:
                         piece = sentences[s][i:i + size]
-                        if len(piece) < size:
+                        if len(piece) < size or not any(w in unknown for w, _ in piece):
                             continue
                         gram = " ".join(w for w, _ in piece)
                         if " ".join(m for _, m in piece) in self.lemma_forms:
@@ -270,14 +369,20 @@ class ModelSuggester:
 
     def suggest_rows(self, rows: list[dict], indexes: list[int],
                      wanted: dict[int, set[int]] | None = None) -> list[Hit]:
-        """Hits for the units *rows* (sentence numbers *indexes*): a code's hit where its
-        probability reaches the code's threshold (or *min_score*, if given); with
-        *wanted* ({sentence: {code id}}), exactly those pairs, whatever they score."""
+        """Hits for the units *rows* (sentence numbers *indexes*), see suggest_matrix."""
+        if not rows:
+            return []
+        return self.suggest_matrix(self.model.vectorizer.transform(rows), indexes, wanted)
+
+    def suggest_matrix(self, x, indexes: list[int],
+                       wanted: dict[int, set[int]] | None = None) -> list[Hit]:
+        """Hits for the units of feature matrix *x* (sentence numbers *indexes*): a code's
+        hit where its probability reaches the code's threshold (or *min_score*, if given);
+        with *wanted* ({sentence: {code id}}), exactly those pairs, whatever they score."""
         import numpy
 
-        if not rows or not self.columns:
+        if not x.shape[0] or not self.columns:
             return []
-        x = self.model.vectorizer.transform(rows)
         probabilities = self.model.platt(self.model.logits(x))
         cuts = (self.model.thresholds if self.min_score is None
                 else numpy.full(len(self.model.labels), self.min_score))
@@ -291,7 +396,7 @@ class ModelSuggester:
                 chosen = [r for r, i in enumerate(indexes) if code_id in wanted.get(i, ())]
             for r in chosen:
                 p = float(probabilities[r, j])
-                reasons = self.model.explain(x[r], j)
+                reasons = self.model.explain(x, r, j)
                 if not reasons and wanted is None:
                     continue  # no word of the passage speaks for the code
                 words = ", ".join(f"{describe_term(n)} {w:+.2f}" for n, w in reasons)

@@ -14,6 +14,7 @@ suggested by default; they are the question context of the answers after them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 INTERVIEWER_NAMES = frozenset({
     "q", "i", "int", "interviewer", "interviewers", "moderator", "facilitator", "question",
@@ -43,7 +44,12 @@ class Layout:
     sentences: list[tuple[int, int, int, int]]  # (segment id, start, end, turn index or -1)
     turns: list[tuple[int, int, str | None, bool]]  # (start, end, speaker, interviewer)
 
-    def turn_sentences(self) -> list[list[int]]:
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return [(start, end) for _, start, end, _ in self.sentences]
+
+    @cached_property
+    def by_turn(self) -> list[list[int]]:
         """The sentence indexes of each turn."""
         out: list[list[int]] = [[] for _ in self.turns]
         for i, (_, _, _, turn) in enumerate(self.sentences):
@@ -51,16 +57,22 @@ class Layout:
                 out[turn].append(i)
         return out
 
-    def question_of(self, turn: int) -> int:
-        """The turn a turn answers: the nearest earlier turn by another speaker (the
+    @cached_property
+    def questions(self) -> list[int]:
+        """Per turn, the turn it answers: the nearest earlier turn by another speaker (the
         previous paragraph where nobody is named); -1 if there is none."""
-        if turn <= 0:
-            return -1
-        speaker = self.turns[turn][2]
-        for earlier in range(turn - 1, -1, -1):
-            if speaker is None or self.turns[earlier][2] != speaker:
-                return earlier
-        return -1
+        out: list[int] = []
+        for turn, (_, _, speaker, _) in enumerate(self.turns):
+            if turn == 0:
+                out.append(-1)
+            elif speaker is None or self.turns[turn - 1][2] != speaker:
+                out.append(turn - 1)
+            else:  # the same speaker again: the question of the turn before
+                out.append(out[turn - 1])
+        return out
+
+    def question_of(self, turn: int) -> int:
+        return self.questions[turn] if turn >= 0 else -1
 
 
 @dataclass
