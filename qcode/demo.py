@@ -11,6 +11,7 @@ from qcode.resources import shipped
 
 DEMO_CODEBOOK = "trust-empowerment-loyalty.yaml"
 DEMO_ATTRIBUTES = "sample-attributes.csv"
+DEMO_CODINGS = "sample-codings.csv"  # two interviews coded by hand (by us, for the demo)
 
 
 @dataclass
@@ -21,6 +22,8 @@ class DemoResult:
     created: bool = False
     run: object = None
     accepted: int = 0
+    coded: int = 0  # hand codings of the sample imported
+    trained: object = None  # qcode.nlp.models.TrainResult
     report: Path | None = None
     spreadsheet: Path | None = None
 
@@ -49,15 +52,22 @@ def build_demo(directory: str | Path) -> DemoResult:
                             table=read_attribute_table(shipped("corpora") / DEMO_ATTRIBUTES),
                             coder=project.coder_name())
     result.imported = import_paths(project.db, [shipped("corpora") / "sample"], options)
+    # a coder has coded two interviews by hand; the model learns from them
+    from qcode.coding import import_codings
+    from qcode.nlp.models import train
     from qcode.nlp.run import SuggestOptions, run_suggestions
 
-    result.run = run_suggestions(project, SuggestOptions(using=("rules", "fuzzy"),
-                                                         coder=project.coder_name()))
-    # the demo coder accepts the surest suggestions, so the analysis has codings to show
+    result.coded = import_codings(project.db, shipped("corpora") / DEMO_CODINGS,
+                                  default_coder="demo").added
+    result.trained = train(project)
+    result.run = run_suggestions(project, SuggestOptions(coder=project.coder_name()))
+    # the demo coder accepts the surest suggestions, so the analysis has more to show
     from qcode.export.report import write_report
     from qcode.review import bulk
 
-    result.accepted = len(bulk(project.db, coder=project.coder_name(), accept_above=0.5).decided)
+    result.accepted = len(bulk(project.db, coder=project.coder_name(), accept_above=0.8,
+                               interviewer_names=project.config.suggest.interviewer_names
+                               ).decided)
     result.report = write_report(project, force=True)
     from qcode.analysis.scope import Scope
     from qcode.export.excerpts import export_excerpts

@@ -15,6 +15,15 @@ def test_demo_builds_the_sample_project_and_is_rerunnable(runner, tmp_path):
     assert (tmp_path / "demo" / "exports" / "demo-excerpts.xlsx").is_file()
     assert "demo-excerpts.xlsx" in result.stderr
     assert "suggestions waiting for review" in result.stderr
+    assert "2 interviews coded by hand (sample-codings.csv); the model learnt" in result.stderr
+    # the demo coder's codings are by hand (import), the model is trained on them
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "demo" / "qcode.db")
+    origins = dict(db.execute("SELECT origin LIKE 'suggestion:%', count(*) FROM codings "
+                              "GROUP BY 1").fetchall())
+    assert origins[0] == 100 and db.execute("SELECT count(*) FROM models").fetchone()[0] == 1
+    db.close()
     docs = json.loads(runner.invoke(app, ["-P", str(tmp_path / "demo"), "docs", "-f", "json"]).stdout)
     roles = sorted(d["attributes"]["role"] for d in docs)
     assert roles == ["activist"] * 4 + ["bureaucrat"] * 4

@@ -234,7 +234,7 @@ def test_evaluate_reports_progress_codes_and_rollups(project, tmp_path):
     assert {s.code for s in only.scores} == {"water"}
     again = evaluate(project, coder="anna", folds=2, using=("model",), codes=["water"])
     assert [s.row() for s in again.scores] == [s.row() for s in only.scores]  # same split
-    assert again.folds == only.folds and len(set(only.folds.values())) == 2
+    assert again.split == only.split and len(set(only.split.values())) == 2
 
 
 def test_evaluate_rolls_sub_codes_up_to_their_theme(project, tmp_path):

@@ -202,7 +202,7 @@ def test_train_suggest_with_model_and_evaluate(sample):
     assert set(by) == {"rules", "model", "all"}
     assert by["rules"]["micro_recall"] > 0.9  # the codings came from rule matches
     assert 0 <= by["model"]["macro_f1"] <= 1
-    assert set(report.folds.values()) == {0, 1}  # both documents, one in each fold
+    assert set(report.split.values()) == {0, 1}  # both documents, one in each fold
     with pytest.raises(QcodeError, match="folds need at least"):
         evaluate(sample, coder="anna", folds=20, using=("model",))
 

@@ -17,10 +17,11 @@ def demo(
     """Build a demo project from the sample interviews and the shipped codebook.
 
     Runs the main path offline: create the project, sync the codebook, import the
-    corpus; then prints a summary and where everything is. Safe to run again.
+    corpus and a coder's hand coding of two interviews, train the model on it, suggest
+    codes for the rest; then prints a summary and where everything is. Safe to run again.
     """
     from qcode.codes import list_codes
-    from qcode.demo import build_demo
+    from qcode.demo import DEMO_CODINGS, build_demo
     from qcode.documents import list_documents
 
     result = build_demo(directory)
@@ -43,8 +44,11 @@ def demo(
     message(f"  exports:  {project.exports_dir}")
     pending = project.db.execute("SELECT count(*) FROM suggestions WHERE status = 'pending'"
                                  ).fetchone()[0]
+    trained = result.trained
+    message(f"  2 interviews coded by hand ({DEMO_CODINGS}); the model learnt "
+            f"{len(trained.positives)} codes from {trained.units} sentences")
     message(f"  {pending} suggestions waiting for review "
-            f"({result.accepted} of the surest were accepted as coder 'demo')")
+            f"({result.accepted} scoring 0.8 or more were accepted as coder 'demo')")
     message(f"  report:   {result.report}")
     message(f"  excerpts: {result.spreadsheet}  (coded excerpts for Excel / LibreOffice)")
     message(f"Try: qcode -P {project.root} review   ·   qcode -P {project.root} code "

@@ -128,8 +128,10 @@ def _staged_progress(work):
 def evaluate(
     ctx: typer.Context,
     coder: Annotated[str | None, typer.Option(help="Compare with this coder's codings.")] = None,
-    folds: Annotated[int, typer.Option(min=2, max=20, help="Cross-validation folds "
-                                       "(by document).")] = 5,
+    folds: Annotated[int | None, typer.Option(
+        min=2, max=20, show_default=False,
+        help="Cross-validation folds (by document) [default: 5, or the number of coded "
+        "documents if fewer].")] = None,
     using: Using = "rules,fuzzy,model",
     unit: Annotated[str, typer.Option(help="segment (sentence) or turn.")] = "segment",
     codes: Annotated[list[str], typer.Option(
@@ -170,9 +172,11 @@ def evaluate(
 
         emit_text(json.dumps({"summary": result.summary,
                               "codes": [s.row() for s in result.scores],
-                              "split": result.folds, "seed": seed}, ensure_ascii=False,
+                              "split": result.split, "folds": result.folds, "seed": seed},
+                             ensure_ascii=False,
                              indent=2))
         return
+    message(f"{result.folds}-fold cross-validation by document (seed {seed})")
     emit(result.summary, summary_columns, fmt, title="Summary")
     if per_code:
         emit([s.row() for s in result.scores], code_columns, fmt, title="Per code")

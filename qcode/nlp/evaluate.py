@@ -59,7 +59,8 @@ class Score:
 class Evaluation:
     scores: list[Score]
     summary: list[dict]
-    folds: dict[str, int] = field(default_factory=dict)  # document name -> fold
+    split: dict[str, int] = field(default_factory=dict)  # document name -> fold
+    folds: int = 0
 
 
 def label_map(db, codes: list[str] | None, rollup: bool) -> tuple[dict[str, str], dict[str, str]]:
@@ -99,7 +100,10 @@ def fold_numbers(units: list[Unit], folds: int, seed: int) -> list[int]:
     return folds_by_document([u.document_id for u in units], folds, seed)
 
 
-def evaluate(project, *, coder: str | None = None, folds: int = 5,
+DEFAULT_FOLDS = 5
+
+
+def evaluate(project, *, coder: str | None = None, folds: int | None = None,
              using: tuple[str, ...] = ("rules", "fuzzy", "model"), unit: str = "segment",
              min_score: float | None = None, seed: int = 0, codes: list[str] | None = None,
              rollup: bool = False, progress: ProgressFn | None = None) -> Evaluation:
@@ -118,6 +122,8 @@ def evaluate(project, *, coder: str | None = None, folds: int = 5,
     labels = sorted({g for u in units for g in u.labels}, key=lambda g: paths[g])
     if not labels:
         raise QcodeError("none of the codes evaluated has been coded in these documents")
+    if folds is None:  # as many as there are coded documents, up to five
+        folds = max(2, min(DEFAULT_FOLDS, len({u.document_id for u in units})))
     fold_of = fold_numbers(units, folds, seed)
     predictions: dict[str, list[dict[str, float]]] = {}
     if "model" in using:
@@ -136,7 +142,7 @@ def evaluate(project, *, coder: str | None = None, folds: int = 5,
         summary.append(row)
     names = dict(db.execute("SELECT id, name FROM documents").fetchall())
     split = {names[u.document_id]: f for u, f in zip(units, fold_of, strict=True)}
-    return Evaluation(scores, summary, dict(sorted(split.items())))
+    return Evaluation(scores, summary, dict(sorted(split.items())), folds)
 
 
 def model_probabilities(project, units: list[Unit], labels: list[str], fold_of: list[int],
