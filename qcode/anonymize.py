@@ -189,6 +189,7 @@ class ApplyResult:
     log_entries: int = 0  # change-log entries whose recorded values held a name
     suggestions: int = 0  # suggestions whose reasons quoted a name
     models: int = 0  # trained models removed: their vocabulary holds the transcripts' words
+    swept: int = 0  # temporary folders of killed exports removed (qcode.export.files)
 
 
 def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
@@ -238,6 +239,9 @@ def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
             _scrub_log(db, names, result)
     if not keep_history:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        from qcode.export.files import sweep_scratch
+
+        result.swept = sweep_scratch()  # a killed export's temporary sheets hold real names
     return result
 
 

@@ -165,3 +165,46 @@ def test_cli_writes_to_exports_by_default(cli, hostile):
     assert again.exit_code == 1 and "--force" in again.stderr
     csv_run = cli("export", "excerpts", "-f", "csv", "--code", "trust", "--children")
     assert csv_run.exit_code == 0 and (hostile.exports_dir / "excerpts.csv").exists()
+
+
+def test_a_killed_xlsx_export_leaves_no_interview_text_beside_the_project(hostile, tmp_path):
+    """xlsxwriter writes each sheet's XML to temporary files first: they go to a private
+    folder of qcode's, not the export's folder; one left by a killed export is reported
+    by doctor and removed by the next export."""
+    import subprocess
+    import sys
+
+    from qcode.export.files import scratch_root, stale_scratch
+
+    target = tmp_path / "out" / "x.xlsx"
+    target.parent.mkdir()
+    script = (
+        "import os, signal, sys\n"
+        "import qcode.export.excerpts as x\n"
+        "original, seen = x._write_row, []\n"
+        "def row(*args):\n"
+        "    seen.append(1)\n"
+        "    if len(seen) == 6:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return original(*args)\n"
+        "x._write_row = row\n"
+        "from qcode.cli.app import main\n"
+        f"sys.argv = ['qcode', '-P', {str(hostile.root)!r}, 'export', 'excerpts', '-o', "
+        f"{str(target)!r}, '--force']\n"
+        "main()\n")
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert killed.returncode == -9
+    left = [p.name for p in target.parent.iterdir()]
+    assert all(p.startswith(".x.xlsx.qcode-") for p in left)  # at most an empty placeholder
+    assert all((target.parent / p).stat().st_size == 0 for p in left)
+    stale = stale_scratch()
+    assert stale and all(p.parent == scratch_root() for p in stale)
+    assert stat.S_IMODE(scratch_root().stat().st_mode) == 0o700
+    from typer.testing import CliRunner
+
+    from qcode.cli.app import app
+
+    doctor = CliRunner().invoke(app, ["-P", str(hostile.root), "doctor"])
+    assert doctor.exit_code == 1 and "left by a killed export" in doctor.stdout
+    export_excerpts(hostile.db, Scope(), target, force=True)
+    assert stale_scratch() == [] and [p.name for p in target.parent.iterdir()] == ["x.xlsx"]

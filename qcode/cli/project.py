@@ -124,8 +124,16 @@ def doctor(
     """
     from qcode.store.doctor import check
 
+    from qcode.export.files import stale_scratch
+
     project = project_of(ctx)
     problems = check(project.db)
+    for folder in stale_scratch():  # not the database's, but interview text all the same
+        from qcode.store.doctor import Problem
+
+        problems.append(Problem("temporary export files",
+                                f"{folder} was left by a killed export and holds interview "
+                                "text; the next export removes it (or delete it yourself)"))
     if problems:
         emit([{"check": p.check, "problem": p.message} for p in problems],
              ["check", "problem"], fmt)

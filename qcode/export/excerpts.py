@@ -22,7 +22,7 @@ from qcode.analysis.excerpts import excerpt_rows
 from qcode.analysis.scope import Scope, documents_in_scope
 from qcode.documents import attributes_of
 from qcode.errors import QcodeError
-from qcode.export.files import atomic_output
+from qcode.export.files import atomic_output, scratch
 
 FORMATS = ("xlsx", "csv", "jsonl")
 CELL_LIMIT = 32_767  # characters in one Excel cell
@@ -210,10 +210,10 @@ def _xlsx(table: Table, path: Path, force: bool, warnings: list[str]) -> int:
     # the zip is assembled in memory, then written: a failing disk then fails our write,
     # not xlsxwriter's half-closed zip (which would complain again when collected)
     buffer = io.BytesIO()
-    with atomic_output(path, force=force, mode="wb") as f:
+    with atomic_output(path, force=force, mode="wb") as f, scratch() as tmp:
         book = xlsxwriter.Workbook(buffer, {
             "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-            "strings_to_numbers": False, "tmpdir": str(path.parent)})
+            "strings_to_numbers": False, "tmpdir": str(tmp)})
         header = book.add_format({"bold": True, "bottom": 1, "valign": "top"})
         wrap = book.add_format({"text_wrap": True, "valign": "top"})
         top = book.add_format({"valign": "top"})
