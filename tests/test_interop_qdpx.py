@@ -281,3 +281,41 @@ def test_the_ways_producers_differ(project, tmp_path):
     with pytest.raises(InteropError, match="'t1': the project has a document of that name"):
         import_project(project.db, other, codebook_path=project.codebook_path, coder="lead")
     assert table_counts(project.db) == before
+
+
+SELECTIONS = ('<?xml version="1.0" encoding="utf-8"?><Project xmlns="urn:QDA-XML:project:1.0" '
+              'name="x"><CodeBook><Codes><Code guid="{code}" name="c" isCodable="true"/></Codes>'
+              '</CodeBook><Sources><TextSource guid="11111111-2222-3333-4444-555555555555" '
+              'name="s" plainTextPath="internal://a.txt">{selections}</TextSource></Sources>'
+              '</Project>')
+CODE = "99999999-2222-3333-4444-555555555555"
+
+
+def _selection(guid, start, end):
+    return (f'<PlainTextSelection guid="{guid}" startPosition="{start}" endPosition="{end}">'
+            f'<Coding guid="{guid[:-4]}aaaa"><CodeRef targetGUID="{CODE}"/></Coding>'
+            '</PlainTextSelection>')
+
+
+@pytest.mark.parametrize(("start", "end", "why"), [(-50, 10, "a negative position"),
+                                                   (811, 731, "ends before it starts")])
+def test_impossible_selection_offsets_are_refused_not_guessed(project, tmp_path, start, end,
+                                                                 why):
+    bad = "12345678-2222-3333-4444-555555555555"
+    selections = _selection("00000000-2222-3333-4444-555555555555", 0, 5) + \
+        _selection(bad, start, end)
+    path = _qdpx(tmp_path, {"project.qde": SELECTIONS.format(code=CODE, selections=selections),
+                            "sources/a.txt": "Hello there. " * 80})
+    before = table_counts(project.db)
+    with pytest.raises(InteropError, match=f"{bad} \\({start}-{end}: {why}\\)"):
+        import_project(project.db, path, codebook_path=project.codebook_path, coder="t")
+    assert table_counts(project.db) == before
+
+
+def test_an_empty_selection_is_reported_as_empty(project, tmp_path):
+    selections = _selection("00000000-2222-3333-4444-555555555555", 0, 5) + \
+        _selection("12345678-2222-3333-4444-555555555555", 7, 7)
+    path = _qdpx(tmp_path, {"project.qde": SELECTIONS.format(code=CODE, selections=selections),
+                            "sources/a.txt": "Hello there. " * 80})
+    result = import_project(project.db, path, codebook_path=project.codebook_path, coder="t")
+    assert result.codings == 1 and any("7-7 is empty" in w for w in result.warnings)

@@ -194,6 +194,7 @@ def _source(archive: Archive, element, where: str, variables: dict) -> Source:
                            "plainTextPath or .docx)")
     source = Source(guid(element.get("guid"), f"{where}: {here}: "), name, raw,
                     [], created=element.get("creationDateTime"))
+    impossible = []
     for selection in children(element, "PlainTextSelection"):
         try:
             start = int(selection.get("startPosition"))
@@ -201,6 +202,11 @@ def _source(archive: Archive, element, where: str, variables: dict) -> Source:
         except (TypeError, ValueError):
             raise InteropError(f"{where}: {here}: selection {selection.get('guid')!r} has no "
                                "whole-number startPosition/endPosition") from None
+        if start < 0 or end < start:  # a damaged or hand-edited file: no guessing
+            impossible.append(f"{selection.get('guid')} ({start}-{end}: "
+                              + ("a negative position" if min(start, end) < 0
+                                 else "ends before it starts") + ")")
+            continue
         codings = []
         for coding in children(selection, "Coding"):
             ref = child(coding, "CodeRef")
@@ -210,9 +216,13 @@ def _source(archive: Archive, element, where: str, variables: dict) -> Source:
                             coding.get("creatingUser"), coding.get("creationDateTime"),
                             [r.get("targetGUID") for r in children(coding, "NoteRef")]))
         source.selections.append(Selection(
-            min(start, end), max(start, end), codings, selection.get("creatingUser"),
+            start, end, codings, selection.get("creatingUser"),
             selection.get("creationDateTime"),
             [r.get("targetGUID") for r in children(selection, "NoteRef")]))
+    if impossible:
+        raise InteropError(f"{where}: {here}: {len(impossible)} selection(s) with impossible "
+                           f"offsets, nothing imported: {'; '.join(impossible[:10])}"
+                           + (" …" if len(impossible) > 10 else ""))
     source.notes = [r.get("targetGUID") for r in children(element, "NoteRef")]
     source.attributes.update(_values(element, variables))
     return source
@@ -373,6 +383,10 @@ def _prepare(source: Source, origin: str, result: ProjectImport, speaker_pattern
     placed = []
     for selection in source.selections:
         start, end = mapping(selection.start), mapping(selection.end)
+        if start == end:
+            result.warnings.append(f"{source.name}: selection {selection.start}-{selection.end} "
+                                   "is empty; skipped")
+            continue
         if not 0 <= start < end <= len(text):
             result.warnings.append(f"{source.name}: selection {selection.start}-{selection.end} "
                                    f"lies outside the text ({len(text)} characters); skipped")
