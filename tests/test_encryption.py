@@ -259,3 +259,24 @@ def test_an_existing_project_is_encrypted_in_place_with_everything_in_it(sample_
     again = runner.invoke(app, ["-P", str(sample_project.root), "encrypt", "--key-file",
                                 str(key_file), "--yes"])
     assert again.exit_code == 1 and "already encrypted" in again.stderr
+
+
+def test_a_damaged_database_is_not_called_a_wrong_key(encrypted):
+    """A truncated file, or one whose first page is damaged while a backup opens with the
+    same key, is reported as damage: the user must not think the key is lost."""
+    from qcode.store.backup import backup
+
+    backup(encrypted.db, reason="test")
+    encrypted.close()
+    data = encrypted.db_path.read_bytes()
+    encrypted.db_path.write_bytes(data[:3000])  # cut short, inside its first page
+    with pytest.raises(StoreError, match="damaged .* not a whole number of 4096-byte pages"):
+        _ = Project.open(encrypted.root).db
+    spoilt = bytearray(data)
+    spoilt[100:200] = bytes(100)  # page 1 overwritten: same size, will not decrypt
+    encrypted.db_path.write_bytes(bytes(spoilt))
+    for name in ("-wal", "-shm"):
+        encrypted.db_path.with_name(encrypted.db_path.name + name).unlink(missing_ok=True)
+    with pytest.raises(StoreError, match="though this key opens its backup .* damaged, not "
+                                         "the key"):
+        _ = Project.open(encrypted.root).db

@@ -118,9 +118,39 @@ def open_connection(path: str | Path, key=None, *, uri: bool = False, **options)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except dbapi.DatabaseError:
         conn.close()
-        raise StoreError(f"{path}: cannot decrypt the database: wrong key or passphrase "
-                         "(or not a qcode database)") from None
+        raise StoreError(f"{path}: {_why_not_decrypted(Path(str(path)), key, dbapi)}") from None
     return conn
+
+
+CIPHER_PAGE = 4096  # SQLCipher 4's page size, qcode's setting
+
+
+def _why_not_decrypted(path: Path, key, dbapi) -> str:
+    """Tell a damaged file from a wrong key, where the evidence allows: an encrypted file
+    is whole pages long, and a backup of the same project opens with the right key."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = None
+    if size is not None and (size < CIPHER_PAGE or size % CIPHER_PAGE):
+        return (f"the database file is damaged ({size:,} bytes is not a whole number of "
+                f"{CIPHER_PAGE}-byte pages: cut short?); the key may well be right. Restore "
+                "the latest backup (qcode restore) or a copy")
+    for backup in sorted((path.parent / "backups").glob("*.db"), reverse=True)[:3]:
+        try:
+            test = dbapi.connect(str(backup))
+            try:
+                test.execute("PRAGMA cipher_log_level = NONE")
+                test.execute(key.pragma())
+                test.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            finally:
+                test.close()
+        except dbapi.DatabaseError:
+            continue
+        return (f"cannot decrypt the database, though this key opens its backup {backup.name}: "
+                "the database file is damaged, not the key. Restore the backup (qcode restore) "
+                "or a copy")
+    return "cannot decrypt the database: wrong key or passphrase (or not a qcode database)"
 
 
 def connect(path: str | Path, key=None) -> Database:
