@@ -62,11 +62,17 @@ def show(
     emit(rows, columns, fmt)
 
 
+TABLE_ROWS = 200  # a terminal table of more changes is unreadable (and slow to draw)
+
+
 def _report(result, fmt: Format) -> None:
     rows = [{"action": c.action, "code": c.path, "detail": c.describe()}
             for c in result.changes]
+    shown = rows if fmt is not Format.table or len(rows) <= TABLE_ROWS else rows[:TABLE_ROWS]
     if rows or fmt is not Format.table:
-        emit(rows, ["action", "code", "detail"], fmt)
+        emit(shown, ["action", "code", "detail"], fmt)
+    if len(shown) < len(rows):
+        message(f"… and {len(rows) - len(shown):,} more change(s); --format csv lists them all")
     counts = result.counts()
     summary = ", ".join(f"{n} {action}" for action, n in counts.items()) or "no changes"
     verb = "would apply" if result.dry_run else "applied"

@@ -116,6 +116,7 @@ def _match(codebook: Codebook, rows: list[dict]) -> tuple[list[_Match], list[dic
 
 def plan(db, codebook: Codebook) -> tuple[list[Change], list[_Match], list[dict]]:
     rows = [dict(r) for r in db.query("SELECT * FROM codes ORDER BY id")]
+    path_of = {r["id"]: r["path"] for r in rows}
     pairs, unclaimed = _match(codebook, rows)
     changes = []
     for pair in pairs:
@@ -132,7 +133,7 @@ def plan(db, codebook: Codebook) -> tuple[list[Change], list[_Match], list[dict]
             continue
         values = _row_values(code)
         differs = [f for f in FIELDS if f != "position" and row[f] != values[f]]
-        parent_moved = _parent_path(row, rows) != code.parent
+        parent_moved = path_of.get(row["parent_id"]) != code.parent
         if row["status"] != "active":
             changes.append(Change("revive", code.path, row["path"], differs))
         elif row["path"] != code.path or parent_moved:
@@ -144,12 +145,6 @@ def plan(db, codebook: Codebook) -> tuple[list[Change], list[_Match], list[dict]
     for row in unclaimed:
         changes.append(Change("retire", row["path"]))
     return changes, pairs, unclaimed
-
-
-def _parent_path(row: dict, rows: list[dict]) -> str | None:
-    if row["parent_id"] is None:
-        return None
-    return next(r["path"] for r in rows if r["id"] == row["parent_id"])
 
 
 def sync(db, codebook: Codebook, *, coder: str | None = None, dry_run: bool = False) -> SyncResult:
