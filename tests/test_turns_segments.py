@@ -114,3 +114,25 @@ def test_sentences_lie_in_their_turns_and_cover_every_visible_character(text):
         for i in range(turn.start, turn.end):
             if not text[i].isspace():
                 assert i in covered
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 6)), min_size=1, max_size=12),
+       st.integers(0, 80), st.integers(0, 80))
+def test_sentence_times_bisect_the_cues_as_a_scan_would(layout, a, b):
+    """A turn of one voice can hold 100,000 cues (issue 18, item 5): the cue of a
+    sentence's start and end is found by bisection, with the answers a scan gives."""
+    from qcode.ingest.importer import _sentence_times
+    from qcode.ingest.model import Cue, Turn
+
+    cues, offset = [], 0
+    for gap, length in layout:  # cues in order, not overlapping, with gaps between
+        offset += gap
+        cues.append(Cue(offset, offset + length, float(offset), float(offset + length)))
+        offset += length
+    turn = Turn(speaker="Anna", start=cues[0].start, end=cues[-1].end, cues=cues)
+    start, end = min(a, b), max(a, b) + 1
+    first = next((c for c in cues if c.start <= start < c.end), cues[0])
+    last = next((c for c in reversed(cues) if c.start < end <= c.end), cues[-1])
+    assert _sentence_times(turn, [c.start for c in cues], start, end) == (
+        first.time_start, last.time_end)
