@@ -42,9 +42,8 @@ def read_qcode(path: str | Path, key=None) -> Project:
     from qcode.interop.sqlite_files import read_only
     from qcode.store.connection import Database
 
-    # not immutable: the other project is in WAL mode, its last commits may be in the WAL
     with read_only(database, "qcode", {"documents", "revisions", "codes", "codings",
-                                       "coders"}, immutable=False, key=key) as (conn, _):
+                                       "coders"}, key=key) as (conn, _):
         return _read(Database(conn), database)
 
 

@@ -270,6 +270,9 @@ def test_cli_merge(runner, team):
     assert "Would add" in preview.stderr and "nothing was changed" in preview.stderr
     done = runner.invoke(app, ["-P", str(lead.root), "merge", str(copies["anna"])])
     assert done.exit_code == 0 and "11 coding(s) by anna" in done.stderr
+    again = runner.invoke(app, ["-P", str(lead.root), "merge", str(copies["anna"])])
+    assert again.exit_code == 0 and "Nothing to add" in again.stderr
+    assert "Backup" not in again.stderr
     assert runner.invoke(app, ["-P", str(lead.root), "merge", str(copies["boris"])]
                          ).exit_code == 0
     # the README's flow goes on to compare the two coders
@@ -301,3 +304,51 @@ def test_kill_9_during_a_merge_leaves_the_project_unchanged(team):
     finished = qcode(lead.root, "merge", str(copies["anna"]))
     assert finished.returncode == 0, finished.stderr
     assert counts(lead.root)["codings"] == before["codings"] + 11
+
+
+def test_merge_names_only_the_coders_it_added_and_a_repeat_takes_no_backup(team):
+    """Issue 18, item 7: the summary named every coder of the other project, and a merge
+    that added nothing still wrote a backup (and pruned an older one)."""
+    lead, copies = team
+    anna = Project.open(copies["anna"])
+    add_coding(anna.db, A01, "superiors", coder="otto", segment=3)
+    anna.close()
+    first = merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead")
+    assert first.coders == ["anna", "otto"] and first.backup.exists()
+    anna = Project.open(copies["anna"])
+    add_coding(anna.db, A01, "superiors", coder="otto", segment=4)
+    anna.close()
+    second = merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead")
+    assert second.codings == 1 and second.coders == ["otto"]  # anna's are here already
+    backups = sorted((lead.root / "backups").glob("*.db"))
+    before = table_counts(lead.db)
+    again = merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead")
+    assert not again.changed and again.backup is None and again.coders == []
+    assert sorted((lead.root / "backups").glob("*.db")) == backups
+    assert table_counts(lead.db) == before
+    lead.close()
+
+
+def test_merge_creates_no_files_in_the_other_project(team):
+    """Issue 18, item 6: merging opened the other project in a way that made -wal and
+    -shm files in its folder; a project whose last commits are still in its write-ahead
+    log is read from a private copy, with those commits."""
+    import sqlite3
+
+    lead, copies = team
+    folder = copies["anna"]
+    before = sorted(p.name for p in folder.iterdir())
+    merge(lead.db, folder, codebook_path=lead.codebook_path, coder="lead")
+    assert sorted(p.name for p in folder.iterdir()) == before
+    # anna is still working: her last coding is only in the WAL
+    anna = Project.open(folder)
+    anna.db.execute("PRAGMA wal_autocheckpoint = 0")
+    add_coding(anna.db, A01, "superiors", coder="anna", segment=30)
+    assert (folder / "qcode.db-wal").stat().st_size > 0
+    during = sorted(p.name for p in folder.iterdir())
+    result = merge(lead.db, folder, codebook_path=lead.codebook_path, coder="lead")
+    assert result.codings == 1
+    assert sorted(p.name for p in folder.iterdir()) == during
+    anna.close()
+    lead.close()
+    assert sqlite3.connect(folder / "qcode.db").execute("PRAGMA quick_check").fetchone() == ("ok",)

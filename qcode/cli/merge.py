@@ -39,6 +39,10 @@ def merge(ctx: typer.Context,
     for conflict in result.conflicts:
         warn(f"conflict: {conflict}")
     added = sum(s.status == "added" for s in result.sources)
+    if not result.changed:
+        message(f"Nothing to add from {other}: all of it is here already (merged before?); "
+                "nothing was changed")
+        return
     message(("Would add" if dry_run else "Added") + f" from {other}: {added} document(s), "
             f"{len(result.codes_added)} code(s), {result.codings} coding(s) by "
             f"{', '.join(result.coders) or 'no new coder'}, {result.memos} memo(s), "

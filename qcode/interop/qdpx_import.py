@@ -108,6 +108,7 @@ class ProjectImport:
     decisions: int = 0  # suggestion decisions added (merge)
     revised: list[str] = field(default_factory=list)  # documents whose text was reconciled
     dry_run: bool = False
+    changed: bool = True  # False when a merge found nothing to add (and rolled back)
 
     @property
     def share(self) -> float:
@@ -312,6 +313,17 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll back a dry run."""
 
 
+class _Unchanged(Exception):
+    """Raised inside the transaction to roll back a merge that adds nothing."""
+
+
+def _adds_anything(result: ProjectImport, prefer: str) -> bool:
+    return bool(result.codings or result.memos or result.attributes or result.decisions
+                or result.codes_added or result.revised
+                or any(s.status == "added" for s in result.sources)
+                or (prefer == "theirs" and result.conflicts))
+
+
 def import_parsed(db, project: Project, path: str | Path, *, codebook_path: Path, coder: str,
                   speaker_pattern: str | None = None, default_language: str = "en",
                   merge: bool = False, prefer: str = "ours", dry_run: bool = False
@@ -345,7 +357,8 @@ def import_parsed(db, project: Project, path: str | Path, *, codebook_path: Path
             ).fetchone()[0]:
         from qcode.store.backup import auto_backup
 
-        result.backup = auto_backup(db, f"before import of {Path(path).name}")
+        # not pruned yet: a merge that adds nothing removes it again, older ones intact
+        result.backup = auto_backup(db, f"before import of {Path(path).name}", prune=False)
     try:
         with transaction(db):
             sync(db, codebook, coder=coder)
@@ -356,8 +369,21 @@ def import_parsed(db, project: Project, path: str | Path, *, codebook_path: Path
             faults.point("project-import")
             if dry_run:
                 raise _DryRun
+            if merge and not _adds_anything(result, prefer):
+                raise _Unchanged
     except _DryRun:
         return result
+    except _Unchanged:  # merged before: no change, no log entry, no backup
+        result.changed = False
+        if result.backup:
+            result.backup.unlink(missing_ok=True)
+            result.backup = None
+        return result
+    finally:
+        if result.backup and result.backup.exists():
+            from qcode.store.backup import prune_backups
+
+            prune_backups(result.backup.parent)
     if codebook_path.exists() and result.codes_added:
         shutil.copy2(codebook_path, codebook_path.with_name(codebook_path.name + ".bak"))
     with atomic_output(codebook_path, force=True) as f:
@@ -413,6 +439,8 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
 
     importer = coder_id(db, coder)
     coders: dict[str | None, int] = {}
+    named: dict[int, str] = {}  # coder id -> their name in the other project
+    first_new = db.execute("SELECT coalesce(max(id), 0) FROM codings").fetchone()[0]
 
     def who(user: str | None) -> int:
         try:
@@ -424,8 +452,8 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
             if key and not name:
                 name = f"user-{key[:8]}"
             coders[key] = coder_id(db, name) if name else importer
-            if name and name not in result.coders:
-                result.coders.append(name)
+            if name:
+                named[coders[key]] = name
         return coders[key]
 
     stamp = now()
@@ -531,6 +559,10 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
                    [target["target"], target.get("document_id"), target.get("code_id"),
                     target.get("coding_id"), who(user), title, text, created or stamp, stamp])
         result.memos += 1
+    # the coders named are those whose codings were added (not everyone the other side has)
+    result.coders = [named[cid] for cid, in db.execute(
+        "SELECT coder_id FROM codings WHERE id > ? GROUP BY coder_id ORDER BY min(id)",
+        [first_new]) if cid in named]
     log_change(db, "import", "project", None, coder=importer,
                after={"file": str(result.path), "origin": result.origin,
                       "codings": result.codings, "memos": result.memos,

@@ -84,15 +84,23 @@ def backup(db, target: str | Path | None = None, *, reason: str | None = None,
     return target
 
 
-def auto_backup(db, reason: str, *, keep: int = AUTO_KEEP) -> Path:
-    """A backup before a destructive command; only the last *keep* are kept."""
+def auto_backup(db, reason: str, *, keep: int = AUTO_KEEP, prune: bool = True) -> Path:
+    """A backup before a destructive command; only the last *keep* are kept. Without
+    *prune* the older ones stay until prune_backups() (a command that may turn out to
+    change nothing removes its backup instead)."""
     path = backup(db, reason=reason)
-    automatic = sorted(path.parent.glob(f"{AUTO_PREFIX}*.db"),
+    if prune:
+        prune_backups(path.parent, keep)
+    return path
+
+
+def prune_backups(folder: Path, keep: int = AUTO_KEEP) -> None:
+    """Keep only the last *keep* automatic backups in *folder*."""
+    automatic = sorted(folder.glob(f"{AUTO_PREFIX}*.db"),
                        key=lambda p: (p.stat().st_mtime, p.name))
     for old in automatic[:-keep] if keep else automatic:
         with contextlib.suppress(OSError):
             old.unlink()
-    return path
 
 
 def list_backups(db) -> list[BackupInfo]:
