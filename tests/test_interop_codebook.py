@@ -104,7 +104,7 @@ def test_import_merges_only_when_asked_and_keeps_a_backup(synced, tmp_path):
     assert result.backup.read_text("utf-8") == before
     assert result.warnings == ["code 'trust/in courts / judges' is named 'in courts - judges' "
                                "in qcode (names cannot hold / \\ or control characters, have "
-                               "at most 80 characters and differ among siblings)"]
+                               "at most 80 characters and differ among siblings in more than case)"]
     merged = load_codebook(target)
     paths = [c.path for c in merged.codes]
     assert paths.index("trust/in courts - judges") < paths.index("empowerment")

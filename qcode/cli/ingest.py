@@ -51,6 +51,8 @@ def import_(
     failed = [r for r in results if r.status == "failed"]
     skipped = [r for r in results if r.status == "skipped"]
     for r in results:
+        for note in r.warnings:
+            warn(note)
         if r.status == "failed":
             message(f"Error: {r.message}", style="red")
         elif r.encoding and r.encoding not in ("utf-8", "utf-8-sig", "utf-16", "utf-32"):

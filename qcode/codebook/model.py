@@ -20,7 +20,9 @@ from qcode.safeyaml import YamlDocument, load_file, loads
 # Stable GUIDs for codes that have none in the YAML: the same path in the same place
 # gets the same GUID in every project, so separately synced copies can be merged.
 GUID_NAMESPACE = uuid.UUID("6f1c1f5e-3b7e-4c59-9a43-2f0d5d0b7a11")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# control characters, and the invisible ones that reorder text (U+202E and its kin)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                      r"\u2066-\u2069]")
 _GUID = re.compile(r"^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                    r"[0-9a-fA-F]{12})\}?$")
 
@@ -128,7 +130,8 @@ class CodeSpec(BaseModel):
         if "/" in value or "\\" in value:
             raise ValueError("a code name cannot contain '/' or '\\' (they separate levels)")
         if _CONTROL.search(value):
-            raise ValueError("a code name cannot contain control characters")
+            raise ValueError("a code name cannot contain control characters (such as a "
+                             "line break, NUL or the invisible right-to-left override)")
         if value in (".", ".."):
             raise ValueError("'.' and '..' are not code names")
         return value
@@ -227,12 +230,19 @@ def _cross_check(codes: list[FlatCode], source: str, doc: YamlDocument) -> None:
         loc = (*code.loc, field)
         raise CodebookError(source, f"{_dotted(loc)}: {message}", line=doc.line_of(loc))
 
-    paths, keys, guids = {}, {}, {}
+    paths, keys, guids, folded = {}, {}, {}, {}
     for code in codes:
         if code.path in paths:
             fail(code, "name", f"duplicate code {code.path!r} (also at line "
                  f"{doc.line_of(paths[code.path].loc)})")
+        twin = None if code.spec.merged_into else folded.get(code.path.casefold())
+        if twin is not None:  # NVivo, ATLAS.ti and REFI-QDA take them for one code
+            fail(code, "name", f"code {code.path!r} differs from {twin.path!r} (line "
+                 f"{doc.line_of(twin.loc)}) only in upper and lower case; sibling codes "
+                 "need names that differ in more than case")
         paths[code.path] = code
+        if not code.spec.merged_into:
+            folded[code.path.casefold()] = code
         if code.spec.key and not code.spec.merged_into:
             if code.spec.key in keys:
                 fail(code, "key", f"shortcut {code.spec.key!r} is also used by "

@@ -33,6 +33,7 @@ class FileResult:
     message: str = ""
     encoding: str | None = None
     segments: int = 0
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -105,14 +106,22 @@ def _language(attributes: dict, options: ImportOptions) -> str:
 
 def import_file(db, path: Path, name: str, options: ImportOptions) -> FileResult:
     """Parse, segment and store one file. Raises InputError; writes all or nothing."""
+    from qcode.labels import clean_document
+
     documents = parse_file(path, name, options)
     prepared = []
+    notes = []
     for doc in documents:
         attributes = _attributes_for(doc, path, options)
+        doc.name, attributes, found = clean_document(doc.name, attributes, str(path))
+        if not doc.name:
+            raise InputError(path, "the document's name is empty without its control "
+                             "characters; rename the file")
+        notes += found
         language = _language(attributes, options)
         sentences = split_sentences(doc.text, doc.turns, language)
         prepared.append((doc, attributes, language, sentences))
-    result = FileResult(str(path), "skipped", encoding=documents[0].encoding)
+    result = FileResult(str(path), "skipped", encoding=documents[0].encoding, warnings=notes)
     with transaction(db):
         who = coder_id(db, options.coder) if options.coder else None
         for doc, attributes, language, sentences in prepared:

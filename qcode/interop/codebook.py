@@ -21,6 +21,7 @@ from qcode import __version__
 from qcode.codebook.model import GUID_NAMESPACE, codebook_from_text
 from qcode.errors import InteropError, QcodeError, read_utf8
 from qcode.export.files import atomic_output
+from qcode.labels import clean
 from qcode.interop.refi import (CODEBOOK_NS, CodeNode, child, code_element, guid, local,
                                 read_codes, scrub)
 
@@ -271,21 +272,20 @@ def _clean_names(nodes: list[CodeNode], warnings: list[str], parent: str = "") -
     distinct among siblings. Every change is reported."""
     seen: set[str] = set()
     for node in nodes:
-        name = "".join(" " if ord(ch) < 32 or 127 <= ord(ch) < 160 else ch for ch in node.name)
-        name = " ".join(name.replace("/", "-").replace("\\", "-").split())
+        name = " ".join(clean(node.name).replace("/", "-").replace("\\", "-").split())
         if len(name) > NAME_LIMIT:
             name = name[:NAME_LIMIT - 1].rstrip() + "…"
         if name in (".", ".."):
             name = f"code {name}"
         base, n = name, 2
-        while name in seen:
+        while name.casefold() in seen:  # "Trust" and "trust" are one code elsewhere
             name, n = f"{base} ({n})", n + 1
         if name != node.name:
             warnings.append(f"code {parent + node.name!r} is named {name!r} in qcode "
                             "(names cannot hold / \\ or control characters, have at most "
-                            "80 characters and differ among siblings)")
+                            "80 characters and differ among siblings in more than case)")
             node.name = name
-        seen.add(name)
+        seen.add(name.casefold())
         _clean_names(node.children, warnings, f"{parent}{name}/")
 
 

@@ -400,6 +400,15 @@ def _prepare(source: Source, origin: str, result: ProjectImport, speaker_pattern
              default_language):
     """Parse and segment outside the write lock; convert the offsets."""
     from qcode.ingest.importer import sha256
+    from qcode.labels import cleaned
+
+    where = str(result.path)
+    source.name = (cleaned(source.name, "source name", where, result.warnings)
+                   or f"source {source.guid[:8]}")
+    source.attributes = {
+        cleaned(k, "attribute name", where, result.warnings):
+            (cleaned(v, f"attribute {k!r} value", where, result.warnings), kind)
+        for k, (v, kind) in source.attributes.items()}
     from qcode.ingest.readers import _plain
     from qcode.ingest.segment import split_sentences
 
