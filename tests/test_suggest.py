@@ -127,6 +127,33 @@ def test_a_killed_run_resumes_without_duplicates(sample):
     assert len(keys) == len(set(keys))
 
 
+def test_a_full_disk_mid_run_says_what_is_kept_and_resumes(sample, monkeypatch):
+    """Issue 18, item 7: a full disk said only "the change was rolled back", though the
+    documents finished before stay committed (by design)."""
+    import qcode.nlp.run as run
+    from qcode.errors import StoreError
+
+    calls = []
+    original = run._store_hits
+
+    def fill_up(db, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # the disk fills during the third document
+            pages = db.execute("PRAGMA page_count").fetchone()[0]
+            db.execute(f"PRAGMA max_page_count = {pages}")
+        return original(db, *args, **kwargs)
+
+    monkeypatch.setattr(run, "_store_hits", fill_up)
+    with pytest.raises(StoreError, match=r"disk may be full.*the suggestions for document "
+                       r"'.+' were rolled back; those for the 2 document\(s\) finished before "
+                       r"it are kept \(run 1\): run the same command again to resume$"):
+        run_suggestions(sample, SuggestOptions(using=RULES))
+    sample.db.execute("PRAGMA max_page_count = 1073741823")
+    monkeypatch.setattr(run, "_store_hits", original)
+    result = run_suggestions(sample, SuggestOptions(using=RULES))
+    assert result.resumed and result.skipped_documents == 2
+
+
 def test_worker_processes_give_the_same_suggestions(sample, project):
     run_suggestions(sample, SuggestOptions(using=("rules", "fuzzy"), jobs=1))
     serial = {(r["revision_id"], r["start"], r["code_id"], r["score"], r["rationale"])

@@ -224,7 +224,7 @@ def run_suggestions(project, options: SuggestOptions,
             window = [_read_layout(project, d) for d in todo[start:start + WINDOW * jobs]]
             computed = pool.map([layout for _, layout in window])
             for (name, layout), hits in zip(window, computed, strict=True):
-                added = _store_hits(db, run_id, layout, hits, options.min_score)
+                added = _stored(db, run_id, name, layout, hits, options.min_score, result)
                 result.documents += 1
                 result.suggestions += added
                 if progress:
@@ -235,6 +235,23 @@ def run_suggestions(project, options: SuggestOptions,
                    [now(), json.dumps(summary), run_id])
     result.per_code = summary
     return result
+
+
+def _stored(db, run_id: int, name: str, layout, hits, min_score, result: RunResult) -> int:
+    """_store_hits, with a failure of the store said as it is: this document rolled back,
+    the ones before it kept (each committed on its own), the run resumable."""
+    from qcode.errors import StoreError
+    from qcode.store.connection import db_errors, describe_sqlite_error
+
+    try:
+        return _store_hits(db, run_id, layout, hits, min_score)
+    except (*db_errors(), StoreError) as exc:
+        why = str(exc) if isinstance(exc, StoreError) else describe_sqlite_error(exc)
+        why = why.removesuffix("; the change was rolled back")
+        raise StoreError(f"{why}; the suggestions for document {name!r} were rolled back; "
+                         f"those for the {result.documents} document(s) finished before it "
+                         f"are kept (run {run_id}): run the same command again to resume"
+                         ) from None
 
 
 WINDOW = 4  # documents per worker handed out at a time: memory stays bounded
