@@ -70,3 +70,25 @@ def test_memo_commands(ready, monkeypatch):
     assert ready("memo", "rm", "1").exit_code == 0
     log = json.loads(ready("log", "-f", "json", "-n", "3").stdout)
     assert log[0]["action"] == "remove" and log[0]["entity"] == "memo"
+
+
+def test_a_document_named_like_an_option_is_reached_with_doc(ready, tmp_path):
+    """Issue 18, item 7: `tag add -- -2+3 ...` was a usage error and nothing else could
+    name the document; every command that names a document takes --doc."""
+    cli = ready
+    assert cli("import", write(tmp_path / "-2+3.txt", "Anna: I trust the courts.\n")
+               ).exit_code == 0
+    assert cli("tag", "add", "-2+3", "-s", "1", "-c", "trust").exit_code == 2  # an option?
+    added = cli("tag", "add", "--doc", "-2+3", "-s", "1", "-c", "trust")
+    assert added.exit_code == 0 and "Coded -2+3 0:25" in added.stderr
+    assert cli("tag", "add", "-s", "1", "-c", "distrust", "--", "-2+3").exit_code == 0
+    assert "I trust the courts" in cli("show", "--doc=-2+3").stdout
+    assert cli("doc", "history", "-d", "-2+3", "-f", "csv").stdout.count("\n") == 2
+    suggested = cli("suggest", "--doc=-2+3", "--using", "rules")
+    assert suggested.exit_code == 0 and "in 1 document(s)" in suggested.stderr
+    removed = cli("tag", "rm", "--doc", "-2+3", "-s", "1", "-c", "distrust")
+    assert removed.exit_code == 0 and "Removed 1 coding(s)" in removed.stderr
+    both = cli("tag", "add", DOC, "--doc", "-2+3", "-s", "1", "-c", "trust")
+    assert both.exit_code == 2 and "name the document once" in both.stderr
+    neither = cli("tag", "add", "-s", "1", "-c", "trust")
+    assert neither.exit_code == 2 and "--doc NAME" in neither.stderr

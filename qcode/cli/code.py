@@ -6,12 +6,14 @@ from typing import Annotated
 
 import typer
 
-from qcode.cli.common import project_of
+from qcode.cli.common import DocName, project_of, the_document
 
 
 def code(
     ctx: typer.Context,
-    document: Annotated[str, typer.Argument(help="Document name.")],
+    document: Annotated[str | None, typer.Argument(help="Document name.",
+                                                   show_default=False)] = None,
+    doc: DocName = None,
     coder: Annotated[str | None, typer.Option(
         help="Coder name (default: $QCODE_CODER, then qcode.yaml, then the OS user).")] = None,
 ) -> None:
@@ -24,7 +26,7 @@ def code(
     from qcode.tui.coding import CodingApp
 
     project = project_of(ctx)
-    CodingApp(project, document, project.coder_name(coder)).run()
+    CodingApp(project, the_document(document, doc), project.coder_name(coder)).run()
 
 
 def register(app: typer.Typer) -> None:

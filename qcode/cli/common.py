@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -49,3 +49,21 @@ class DefaultCommandGroup(TyperGroup):
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
+
+
+DOC_HELP = ("The document, as an option: for a name that starts with '-' (--doc=-2+3), "
+            "or in scripts.")
+DocName = Annotated[str | None, typer.Option("--doc", "-d", show_default=False, help=DOC_HELP)]
+
+
+def the_document(argument: str | None, option: str | None) -> str:
+    """The document named as the argument or with --doc (exactly one of them)."""
+    if argument is not None and option is not None and argument != option:
+        raise typer.BadParameter(f"name the document once, as the argument ({argument!r}) or "
+                                 f"with --doc ({option!r})", param_hint="DOCUMENT")
+    name = option if option is not None else argument
+    if name is None:
+        raise typer.BadParameter("name a document: as the argument, or with --doc NAME (for "
+                                 "a name that starts with '-': --doc=-2+3, or put it after "
+                                 "`--` at the end)", param_hint="DOCUMENT")
+    return name

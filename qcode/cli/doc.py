@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qcode.cli.common import project_of
+from qcode.cli.common import DocName, project_of, the_document
 from qcode.cli.output import FORMAT_HELP, Format, emit, message, shorten, warn
 
 doc_app = typer.Typer(help="Revisions of one transcript.", no_args_is_help=True)
@@ -17,8 +17,11 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP
 @doc_app.command(epilog="Example: qcode doc update a01 corrected/a01.md --note 'names removed'")
 def update(
     ctx: typer.Context,
-    document: Annotated[str, typer.Argument(help="Document name.")],
-    file: Annotated[Path, typer.Argument(help="The corrected transcript (any import format).")],
+    document: Annotated[str | None, typer.Argument(help="Document name.",
+                                                   show_default=False)] = None,
+    file: Annotated[Path | None, typer.Argument(help="The corrected transcript (any import "
+                                                "format).", show_default=False)] = None,
+    doc: DocName = None,
     note: Annotated[str, typer.Option(help="Why this revision exists.")] = "",
     coder: Annotated[str | None, typer.Option(help="Who revises (for the change log).")] = None,
     fmt: FormatOption = Format.table,
@@ -33,7 +36,11 @@ def update(
     options = ImportOptions(default_language=project.config.language,
                             speaker_pattern=project.config.import_.speaker_pattern,
                             max_bytes=project.config.import_.max_file_mb * 2**20)
-    result = update_document(project.db, document, file, options=options,
+    if doc is not None and file is None and document is not None:
+        document, file = None, Path(document)  # `doc update --doc NAME FILE`
+    if file is None:
+        raise typer.BadParameter("give the corrected transcript's file", param_hint="FILE")
+    result = update_document(project.db, the_document(document, doc), file, options=options,
                              coder=project.coder_name(coder), note=note)
     if result.unchanged:
         message(f"{result.document}: the text is unchanged; no new revision")
@@ -54,13 +61,15 @@ def update(
 @doc_app.command(epilog="Example: qcode doc history a01")
 def history(
     ctx: typer.Context,
-    document: Annotated[str, typer.Argument(help="Document name.")],
+    document: Annotated[str | None, typer.Argument(help="Document name.",
+                                                   show_default=False)] = None,
+    doc: DocName = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """List the revisions of a transcript with their checksums and codings."""
     from qcode.revisions import history as read_history
 
-    rows = read_history(project_of(ctx).db, document)
+    rows = read_history(project_of(ctx).db, the_document(document, doc))
     if fmt is Format.table:
         for row in rows:
             row["note"] = shorten(row["note"], 40)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qcode.cli.common import DefaultCommandGroup, project_of
+from qcode.cli.common import DefaultCommandGroup, DocName, project_of, the_document
 from qcode.cli.output import FORMAT_HELP, Format, emit, emit_text, message, warn
 
 
@@ -109,14 +109,16 @@ def docs(
 
 def show(
     ctx: typer.Context,
-    document: Annotated[str, typer.Argument(help="Document name (or id).")],
+    document: Annotated[str | None, typer.Argument(help="Document name (or id).",
+                                                   show_default=False)] = None,
+    doc: DocName = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.table,
 ) -> None:
     """Print a transcript with speakers and sentence numbers."""
     from qcode.documents import document_segments, resolve_document
 
     db = project_of(ctx).db
-    doc = resolve_document(db, document)
+    doc = resolve_document(db, the_document(document, doc))
     segments = document_segments(db, doc["id"])
     if fmt is not Format.table:
         emit(segments, ["number", "turn", "speaker", "start", "end", "time_start", "text"], fmt)

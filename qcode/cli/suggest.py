@@ -17,6 +17,9 @@ def suggest(
     ctx: typer.Context,
     documents: Annotated[list[str] | None, typer.Argument(
         help="Documents (default: all).")] = None,
+    doc: Annotated[list[str], typer.Option(
+        "--doc", "-d", help="A document, as an option (repeatable; for a name that starts "
+        "with '-': --doc=-2+3).")] = [],  # noqa: B006
     codes: Annotated[list[str], typer.Option(
         "--codes", "-c", help="Only these codes and their sub-codes (repeatable).")] = [],  # noqa: B006
     using: Using = "rules,fuzzy,model",
@@ -40,7 +43,7 @@ def suggest(
     from qcode.nlp.run import SuggestOptions, run_suggestions
 
     project = project_of(ctx)
-    options = SuggestOptions(documents or [], codes, tuple(_split(using)), min_score,
+    options = SuggestOptions([*(documents or []), *doc], codes, tuple(_split(using)), min_score,
                              project.coder_name(coder), jobs)
     result = _with_progress(project, options, run_suggestions)
     for note in result.warnings:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qcode.cli.common import project_of
+from qcode.cli.common import DocName, project_of, the_document
 from qcode.cli.output import FORMAT_HELP, Format, emit, message, shorten
 from qcode.errors import NotFoundError
 
@@ -26,8 +26,10 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP
 @tag_app.command(epilog='Example: qcode tag add a01 --quote "nobody listens" --code distrust')
 def add(
     ctx: typer.Context,
-    document: Annotated[str, typer.Argument(help="Document name.")],
     code: Annotated[str, typer.Option("--code", "-c", help="Code path, unique suffix or GUID.")],
+    document: Annotated[str | None, typer.Argument(help="Document name.",
+                                                   show_default=False)] = None,
+    doc: DocName = None,
     segment: Segment = None,
     span: Span = None,
     quote: Quote = None,
@@ -38,6 +40,7 @@ def add(
     from qcode.coding import add_coding
 
     project = project_of(ctx)
+    document = the_document(document, doc)
     result = add_coding(project.db, document, code, coder=project.coder_name(coder),
                         segment=segment, span=span, quote=quote, memo=memo)
     located = result.located
@@ -50,8 +53,10 @@ def add(
 @tag_app.command(epilog="Example: qcode tag rm 12 13   or   qcode tag rm a01 -s 4 -c distrust")
 def rm(
     ctx: typer.Context,
-    targets: Annotated[list[str], typer.Argument(
-        help="Coding ids, or one document name followed by --code and a place.")],
+    targets: Annotated[list[str] | None, typer.Argument(
+        help="Coding ids, or one document name followed by --code and a place.",
+        show_default=False)] = None,
+    doc: DocName = None,
     code: Annotated[str | None, typer.Option("--code", "-c", help="Code of the coding.")] = None,
     segment: Segment = None,
     span: Span = None,
@@ -62,7 +67,12 @@ def rm(
     from qcode.coding import find_codings, remove_codings
 
     project = project_of(ctx)
-    if all(t.isdigit() for t in targets) and code is None:
+    targets = targets or []
+    if doc is not None:  # a document named like a coding id ("12") or an option ("-2+3")
+        if len(targets) > 1 or not code:
+            raise typer.BadParameter("with --doc, give --code and a place (no coding ids)")
+        targets = [the_document(targets[0] if targets else None, doc)]
+    if targets and all(t.isdigit() for t in targets) and code is None and doc is None:
         ids = [int(t) for t in targets]
     elif len(targets) == 1 and code:
         ids = find_codings(project.db, targets[0], code, coder=coder, segment=segment,
