@@ -21,7 +21,7 @@ def import_(
         "wins over front matter and --attributes.")] = [],  # noqa: B006 - typer needs a list
     attributes: Annotated[Path | None, typer.Option(
         "--attributes", help="CSV table: first column a document or file name, the others "
-        "attributes.")] = None,
+        "attributes. It may lie among the transcripts: it is not imported as one.")] = None,
     language: Annotated[str | None, typer.Option(
         help="Language of these transcripts (default: front matter, else the project's).")] = None,
     coder: Annotated[str | None, typer.Option(help="Who imports (for the change log).")] = None,
@@ -46,7 +46,8 @@ def import_(
     for path in paths:
         if not path.exists():
             raise typer.BadParameter(f"{path}: no such file or folder", param_hint="PATHS")
-    results = _run_with_progress(project, list(discover(paths)), options)
+    files = list(discover(paths, skip=[attributes] if attributes else []))
+    results = _run_with_progress(project, files, options)
     imported = [r for r in results if r.status == "imported"]
     failed = [r for r in results if r.status == "failed"]
     skipped = [r for r in results if r.status == "skipped"]

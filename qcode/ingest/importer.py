@@ -51,21 +51,26 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def discover(paths: Iterable[str | Path]) -> Iterator[tuple[Path, str]]:
+def discover(paths: Iterable[str | Path],
+             skip: Iterable[str | Path] = ()) -> Iterator[tuple[Path, str]]:
     """(file, document name) for every transcript under *paths*, in a stable order.
 
     A file named directly is named by its stem; files found in a folder by their path
-    relative to it, so interviews/a/01.txt and interviews/b/01.txt stay apart.
+    relative to it, so interviews/a/01.txt and interviews/b/01.txt stay apart. Files in
+    *skip* (the --attributes table kept beside the transcripts) are left out, however
+    their path is spelt.
     """
+    skipped = {Path(s).resolve() for s in skip}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for file in sorted(path.rglob("*")):
                 relative = file.relative_to(path)
                 if (file.is_file() and file.suffix.lower() in READERS
-                        and not any(p.startswith((".", "~$")) for p in relative.parts)):
+                        and not any(p.startswith((".", "~$")) for p in relative.parts)
+                        and not (skipped and file.resolve() in skipped)):
                     yield file, relative.with_suffix("").as_posix()
-        else:
+        elif not (skipped and path.resolve() in skipped):
             yield path, path.stem
 
 
