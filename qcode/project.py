@@ -22,7 +22,8 @@ ENV_PROJECT = "QCODE_PROJECT"
 ENV_CODER = "QCODE_CODER"
 
 STARTER_CODEBOOK = """\
-# qcode codebook: see codebooks/README.md in the qcode repository for the format.
+# qcode codebook: `qcode codebook format` prints the format reference, and
+# `qcode codebook templates` lists ready-made codebooks (qcode init --codebook-template).
 # Add codes below, then run `qcode codebook check` and `qcode codebook sync`.
 name: {name}
 codes: []
@@ -67,8 +68,12 @@ class Project:
     @classmethod
     def init(cls, root: str | Path, *, name: str | None = None, language: str = "en",
              codebook: str | None = None, coder: str | None = None,
+             template: str | None = None,
              key: Key | None = None, key_file: str | Path | None = None) -> Project:
         """Create a project folder. Refuses a folder that already holds a project.
+        The codebook (*codebook*, relative to the folder; default codebook.yaml) is left as
+        it is if named, else gets a starter; with *template*, a shipped codebook
+        (qcode.resources.template_names()) is copied there, never over an existing file.
         With *key*, the database is encrypted (SQLCipher); *key_file*, where that key is
         kept, is written to qcode.yaml so later commands find it."""
         from qcode.store.connection import private_umask
@@ -89,12 +94,23 @@ class Project:
                                    encryption=encryption)
         except ValueError as exc:
             raise ProjectError(f"{root}: {exc}") from None
+        codebook_path = root / config.codebook
+        starter = None
+        if template is not None:
+            from qcode.resources import codebook_template
+
+            starter = codebook_template(template).read_text(encoding="utf-8")
+            if codebook_path.exists():
+                raise ProjectError(f"{codebook_path}: already exists; not replaced by the "
+                                   f"template {template!r}")
         with private_umask():
             try:
                 root.mkdir(parents=True, exist_ok=True)
                 (root / "exports").mkdir(exist_ok=True)
-                codebook_path = root / config.codebook
-                if codebook is None and not codebook_path.exists():
+                if starter is not None:
+                    codebook_path.parent.mkdir(parents=True, exist_ok=True)
+                    codebook_path.write_text(starter, encoding="utf-8")
+                elif codebook is None and not codebook_path.exists():
                     codebook_path.write_text(STARTER_CODEBOOK.format(name=config.name),
                                              encoding="utf-8")
                 (root / CONFIG_NAME).write_text(render_config(config), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""qcode codebook check|show|sync|diff."""
+"""qcode codebook check|show|sync|diff|templates|format."""
 
 from __future__ import annotations
 
@@ -111,6 +111,29 @@ def diff(ctx: typer.Context, file: FileOption = None, fmt: FormatOption = Format
     project = project_of(ctx)
     codebook = load_codebook(file or project.codebook_path)
     _report(run_sync(project.db, codebook, dry_run=True), fmt)
+
+
+@codebook_app.command(epilog="Example: qcode init study --codebook-template "
+                      "trust-empowerment-loyalty")
+def templates(fmt: FormatOption = Format.table) -> None:
+    """List the codebooks shipped with qcode, for `qcode init --codebook-template NAME`."""
+    from qcode.resources import codebook_templates
+
+    rows = codebook_templates()
+    if fmt is Format.table:
+        for row in rows:
+            row["description"] = shorten(row["description"], 90)
+    emit(rows, ["template", "name", "codes", "description"], fmt)
+
+
+@codebook_app.command("format", epilog="Example: qcode codebook format | less")
+def format_() -> None:
+    """Print the codebook format reference (Markdown): every field of a code, what sync
+    does, the safety rules."""
+    from qcode.cli.output import emit_text
+    from qcode.resources import codebook_format
+
+    emit_text(codebook_format())
 
 
 def register(app: typer.Typer) -> None:

@@ -16,26 +16,34 @@ def init(
     name: Annotated[str | None, typer.Option(help="Project name (default: the folder's).")] = None,
     language: Annotated[str, typer.Option(help="Default transcript language (ISO 639-1).")] = "en",
     codebook: Annotated[str | None, typer.Option(
-        help="Path of the codebook YAML, relative to the project (default: codebook.yaml, "
-             "created with a starter).")] = None,
+        help="Path of an existing codebook YAML, relative to the project folder (default: "
+             "codebook.yaml, created with a starter).")] = None,
+    codebook_template: Annotated[str | None, typer.Option(
+        "--codebook-template", metavar="NAME",
+        help="Start from a shipped codebook, copied to codebook.yaml (or to --codebook); "
+             "`qcode codebook templates` lists them.")] = None,
     coder: Annotated[str | None, typer.Option(help="Default coder name for this project.")] = None,
     encrypt: Annotated[bool, typer.Option(
-        "--encrypt", help="Encrypt the database and its backups (SQLCipher; needs "
-        "qcode[crypto]).")] = False,
+        "--encrypt", help="Encrypt the database and its backups (SQLCipher; needs the crypto "
+        "extra: pip install 'qcode\\[crypto]').")] = False,
     key_file: Annotated[Path | None, typer.Option(
         help="With --encrypt: the key file (created with a random key if it does not exist; "
              "keep it outside the project). Without it you choose a passphrase.")] = None,
 ) -> None:
-    """Create a project: qcode.yaml, qcode.db, a starter codebook and exports/."""
+    """Create a project: qcode.yaml, qcode.db, a starter (or shipped) codebook and
+    exports/."""
     from qcode.project import Project
 
     key = None
     if key_file and not encrypt:
         raise abort("--key-file is for --encrypt")
+    if codebook is not None and codebook_template is None:
+        _check_codebook(directory, codebook)
     if encrypt:
         key = _new_key(directory, key_file)
     project = Project.init(directory, name=name, language=language, codebook=codebook,
-                           coder=coder, key=key, key_file=key_file)
+                           template=codebook_template, coder=coder, key=key,
+                           key_file=key_file)
     message(f"Created qcode project {project.config.name!r} in {project.root}"
             + (" (encrypted)" if encrypt else ""))
     if encrypt and key_file:
@@ -43,7 +51,35 @@ def init(
                 "keep a copy somewhere safe, apart from the project.")
     elif encrypt:
         message("Without the passphrase the project cannot be opened: nobody can recover it.")
-    message("Next: edit codebook.yaml, run `qcode codebook sync`, then `qcode import FILES`.")
+    shown = codebook or "codebook.yaml"
+    if codebook_template:
+        message(f"{shown} is a copy of the shipped codebook {codebook_template!r}.")
+    message(f"Next: edit {shown} (`qcode codebook format` describes it), run "
+            "`qcode codebook sync`, then `qcode import FILES`.")
+
+
+def _check_codebook(directory: Path, codebook: str) -> None:
+    """--codebook names a file that must exist (it is not created): say so, with the
+    value that was probably meant."""
+    import os
+
+    from qcode.resources import template_names
+
+    root = directory.expanduser().resolve()
+    target = Path(os.path.normpath(root / codebook))  # lexically: root may not exist yet
+    if target.is_file():
+        return
+    if target.exists():
+        raise abort(f"{target}: not a file")
+    hint = ""
+    here = Path(codebook)
+    if here.stem in template_names():
+        hint = f"; for the shipped codebook use --codebook-template {here.stem}"
+    elif here.is_file():
+        hint = ("; seen from the project folder that file is "
+                f"{Path(os.path.relpath(here.resolve(), root)).as_posix()}")
+    raise abort(f"{target}: no such codebook file (--codebook is relative to the project "
+                f"folder){hint}")
 
 
 def encrypt(ctx: typer.Context,
@@ -143,7 +179,8 @@ def doctor(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(epilog="Example: qcode init trust-study --language ru --coder anna")(init)
+    app.command(epilog="Example: qcode init trust-study --language ru --coder anna "
+                "--codebook-template trust-empowerment-loyalty")(init)
     app.command(epilog="Example: qcode path --format json")(path)
     app.command(epilog="Example: qcode doctor && echo healthy")(doctor)
     app.command(epilog="Example: qcode encrypt --key-file ~/keys/study.key")(encrypt)
