@@ -25,7 +25,7 @@ def suggest(
     using: Using = "rules,fuzzy,model",
     min_score: Annotated[float | None, typer.Option(
         min=0.0, max=1.0, show_default=False,
-        help="Keep every suggestion scoring at least this [default: each code's threshold "
+        help="Keep every suggestion scoring at least this \\[default: each code's threshold "
         "from `qcode train` for the model; 0.2 for rules and fuzzy matches].")] = None,
     coder: Annotated[str | None, typer.Option(help="Who runs it (recorded on the run).")] = None,
     jobs: Annotated[int | None, typer.Option(min=1, max=16, help="Worker processes "
@@ -133,7 +133,7 @@ def evaluate(
     coder: Annotated[str | None, typer.Option(help="Compare with this coder's codings.")] = None,
     folds: Annotated[int | None, typer.Option(
         min=2, max=20, show_default=False,
-        help="Cross-validation folds (by document) [default: 5, or the number of coded "
+        help="Cross-validation folds (by document) \\[default: 5, or the number of coded "
         "documents if fewer].")] = None,
     using: Using = "rules,fuzzy,model",
     unit: Annotated[str, typer.Option(help="segment (sentence) or turn.")] = "segment",
@@ -144,7 +144,7 @@ def evaluate(
         "named), so a theme and its sub-codes are one label.")] = False,
     min_score: Annotated[float | None, typer.Option(
         min=0.0, max=1.0, show_default=False,
-        help="One cut for every suggester [default: as `qcode suggest`].")] = None,
+        help="One cut for every suggester \\[default: as `qcode suggest`].")] = None,
     seed: Annotated[int, typer.Option(help="Which split: the documents are shuffled by "
                                       "this seed and dealt into the folds.")] = 0,
     per_code: Annotated[bool, typer.Option("--per-code/--summary-only",
