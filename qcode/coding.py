@@ -144,6 +144,7 @@ class CodingFilter:
     children: bool = False
     coder: str | None = None
     origin: str | None = None
+    where: list = field(default_factory=list)  # qcode.documents.Filter on attributes
 
 
 def coding_clauses(db, *, code: str | None = None, children: bool = False,
@@ -173,6 +174,10 @@ def list_codings(db, flt: CodingFilter | None = None) -> list[dict]:
     if flt.document:
         where.append("c.document_id = ?")
         params.append(resolve_document(db, flt.document)["id"])
+    for attribute in flt.where:
+        clause, values = attribute.sql()
+        where.append(clause)
+        params += values
     sql = ("SELECT c.id, d.name AS document, c.start, c.\"end\", g.path AS code, "
            "k.name AS coder, c.origin, c.needs_review, c.created, c.revision_id, "
            "(SELECT group_concat(m.text, ' | ') FROM memos m WHERE m.coding_id = c.id) AS memo "
@@ -181,14 +186,22 @@ def list_codings(db, flt: CodingFilter | None = None) -> list[dict]:
            + (" WHERE " + " AND ".join(where) if where else "")
            + " ORDER BY d.name, c.start, c.\"end\", g.path, c.id")
     rows = [dict(r) for r in db.query(sql, params)]
-    texts: dict[int, str] = {}
+    if not rows:
+        return rows
+    from bisect import bisect_right
+
+    from qcode.store.words import read_sentences
+
+    revisions = sorted({row["revision_id"] for row in rows})
+    texts = dict(db.execute("SELECT id, text FROM revisions WHERE id IN "
+                            "(SELECT value FROM json_each(?))", [json.dumps(revisions)]))
+    sentences = read_sentences(db, json.dumps(revisions))
     for row in rows:
         revision = row["revision_id"]
-        if revision not in texts:
-            texts[revision] = db.execute("SELECT text FROM revisions WHERE id = ?",
-                                         [revision]).fetchone()[0]
         row["text"] = texts[revision][row["start"]:row["end"]]
         row["needs_review"] = bool(row["needs_review"])
+        # the sentence the coding starts in, numbered as `qcode show` numbers them
+        row["segment"] = bisect_right(sentences.get(revision, ((), ()))[0], row["start"]) or None
     return rows
 
 

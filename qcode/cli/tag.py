@@ -85,7 +85,8 @@ def rm(
     message(f"Removed {removed} coding(s): {', '.join(map(str, ids))}")
 
 
-@tag_app.command("list", epilog="Example: qcode tag list --code trust --children -f json")
+@tag_app.command("list", epilog="Example: qcode tag list --code trust --children "
+                 "--where role=activist -f json")
 def list_(
     ctx: typer.Context,
     doc: Annotated[str | None, typer.Option("--doc", "-d", help="Only this document.")] = None,
@@ -94,19 +95,27 @@ def list_(
     coder: Annotated[str | None, typer.Option(help="Only this coder's codings.")] = None,
     origin: Annotated[str | None, typer.Option(
         help="Only codings made this way: manual, suggestion, import.")] = None,
+    where: Annotated[list[str], typer.Option(
+        "--where", "-w", help="Document attribute filter: key=value, key!=value, key=a|b "
+        "(repeatable).")] = [],  # noqa: B006
     fmt: FormatOption = Format.table,
 ) -> None:
-    """List codings with document, span, code, coder, origin and the coded text."""
+    """List codings with document, sentence number, span, code, coder, origin, memo and
+    the coded text."""
     from qcode.coding import CodingFilter, list_codings
+    from qcode.documents import parse_filters
 
-    rows = list_codings(project_of(ctx).db, CodingFilter(doc, code, children, coder, origin))
+    rows = list_codings(project_of(ctx).db, CodingFilter(doc, code, children, coder, origin,
+                                                         parse_filters(where)))
     if fmt is Format.table:
         for row in rows:
             row["text"] = shorten(row["text"], 50)
-        emit(rows, ["id", "document", "start", "end", "code", "coder", "origin", "text"], fmt)
+            row["memo"] = shorten(row["memo"], 30) if row["memo"] else None
+        emit(rows, ["id", "document", "segment", "start", "end", "code", "coder", "origin",
+                    "memo", "text"], fmt)
     else:
-        emit(rows, ["id", "document", "start", "end", "code", "coder", "origin", "needs_review",
-                    "created", "memo", "text"], fmt)
+        emit(rows, ["id", "document", "segment", "start", "end", "code", "coder", "origin",
+                    "needs_review", "created", "memo", "text"], fmt)
 
 
 @tag_app.command("import", epilog="Example: qcode tag import codings.csv --coder anna")
