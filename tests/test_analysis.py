@@ -133,6 +133,16 @@ def test_cli_analysis_commands(coded, cli):
     tab = cli("crosstab", "--code", "trust", "--children", "--cols", "role", "--unit",
               "document", "--percent", "col", "-f", "csv")
     assert tab.stdout.splitlines()[0] == "code,activist,bureaucrat,total"
+    shown = cli("crosstab", "--code", "trust", "--children", "--cols", "role", "--unit",
+                "document", "--percent", "col").stdout.splitlines()
+    # the table says which cells are percentages and that the total is a count
+    assert shown[0] == "Cells: % of each role's documents · total: number of documents"
+    assert [h.strip() for h in shown[1].split("┃")] == ["code", "activist %", "bureaucrat %",
+                                                       "total documents"]
+    counts = cli("crosstab", "--cols", "role").stdout.splitlines()
+    assert counts[0] == "Cells: number of excerpts by role" and "total excerpts" in counts[1]
+    rows = cli("crosstab", "--cols", "role", "--percent", "row").stdout.splitlines()
+    assert rows[0] == "Cells: % of the code's excerpts in each role · total: number of excerpts"
     ex = cli("excerpts", "--code", "superiors", "--coder", "anna", "-f", "jsonl", "--context", "1")
     assert json.loads(ex.stdout.splitlines()[0])["speaker"] == "Interviewer"  # b01, sentence 20
     ag = cli("agree", "--coders", "anna,boris", "-f", "json")

@@ -10,7 +10,12 @@ def test_demo_builds_the_sample_project_and_is_rerunnable(runner, tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "Created the demo project" in result.stderr
     assert "8 interviews" in result.stderr and "17 codes" in result.stderr
-    assert "Trust codes by role (% of interviews):" in result.stderr
+    # every table on stdout has a title that says what it shows
+    assert "The sample interviews\n" in result.stdout
+    assert "The 5 surest suggestions" in result.stdout
+    assert ("Trust codes by role — cells: % of each role's documents · total: number of "
+            "documents") in result.stdout
+    assert "activist %" in result.stdout and "total documents" in result.stdout
     assert (tmp_path / "demo" / "exports" / "report.html").is_file()
     assert (tmp_path / "demo" / "exports" / "demo-excerpts.xlsx").is_file()
     assert "demo-excerpts.xlsx" in result.stderr

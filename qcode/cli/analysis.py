@@ -90,7 +90,30 @@ def crosstab(ctx: typer.Context,
     columns, rows = run_crosstab(project_of(ctx).db,
                                  _scope(code, children, where, coder, doc, origin),
                                  cols=cols, unit=unit, percent=percent)
-    emit(rows, columns, fmt)
+    if fmt is Format.table:
+        emit_crosstab(columns, rows, cols=cols, unit=unit, percent=percent)
+    else:
+        emit(rows, columns, fmt)
+
+
+def emit_crosstab(columns: list[str], rows: list[dict], *, cols: str, unit: str,
+                  percent: str | None, title: str | None = None) -> None:
+    """A crosstab table whose headers and title say which cells are percentages and that
+    the total column is a count (of excerpts, documents or speakers)."""
+    noun = f"{unit}s"
+    values = columns[1:-1]
+    header = {"code": "code", "total": f"total {noun}"}
+    if percent:
+        header.update({v: f"{v} %" for v in values})
+        share = (f"% of each {cols}'s {noun}" if percent == "col"
+                 else f"% of the code's {noun} in each {cols}")
+        caption = f"cells: {share} · total: number of {noun}"
+    else:
+        header.update({v: v for v in values})
+        caption = f"cells: number of {noun} by {cols}"
+    labelled = [{header[c]: row.get(c) for c in columns} for row in rows]
+    emit(labelled, [header[c] for c in columns], Format.table,
+         title=f"{title} — {caption}" if title else caption.capitalize())
 
 
 def agree(ctx: typer.Context,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qcode.cli.output import Format, emit, message
+from qcode.cli.output import Format, emit, emit_text, message
 
 
 def demo(
@@ -33,7 +33,8 @@ def demo(
     for row in docs:
         row["role"] = row["attributes"].get("role", "")
         row["region"] = row["attributes"].get("region", "")
-    emit(docs, ["name", "format", "role", "region", "turns", "sentences", "words"], Format.table)
+    emit(docs, ["name", "format", "role", "region", "turns", "sentences", "words"], Format.table,
+         title="The sample interviews")
     codes = list_codes(project.db)
     _show_suggestions(project)
     _show_crosstab(project)
@@ -67,18 +68,22 @@ def _show_suggestions(project, count: int = 5) -> None:
                      "score": item["score"], "sentence": context(project.db, item)["text"],
                      "why": item["rationale"]})
     if rows:
-        emit(rows, ["document", "code", "score", "sentence", "why"], Format.table)
+        emit_text("")
+        emit(rows, ["document", "code", "score", "sentence", "why"], Format.table,
+             title=f"The {len(rows)} surest suggestions (qcode review goes through them all)")
 
 
 def _show_crosstab(project) -> None:
     """Trust codes by role: the share of each role's interviews with the code."""
     from qcode.analysis.frequencies import crosstab
     from qcode.analysis.scope import Scope
+    from qcode.cli.analysis import emit_crosstab
 
     columns, rows = crosstab(project.db, Scope(code="trust", children=True), cols="role",
                              unit="document", percent="col")
-    message("\nTrust codes by role (% of interviews):")
-    emit(rows, columns, Format.table)
+    emit_text("")
+    emit_crosstab(columns, rows, cols="role", unit="document", percent="col",
+                  title="Trust codes by role")
 
 
 def register(app: typer.Typer) -> None:
