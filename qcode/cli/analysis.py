@@ -36,12 +36,29 @@ def excerpts(ctx: typer.Context, code: CodeOpt = None, children: ChildrenOpt = F
              origin: OriginOpt = None,
              context: Annotated[int, typer.Option(min=0, max=20, help="Sentences of context "
                                                    "before and after.")] = 0,
+             query: Annotated[str | None, typer.Option(
+                 "--query", "-q", help="Codes that meet on the same unit: AND, OR, NOT and "
+                 "parentheses over code names (a code includes its sub-codes), e.g. "
+                 "\"trust AND NOT distrust\".")] = None,
+             near: Annotated[str | None, typer.Option(
+                 help="CODE,CODE:N: codings of either code within N sentences of a coding "
+                 "of the other.")] = None,
+             unit: Annotated[str, typer.Option(help="With --query: sentence, turn or "
+                                               "document.")] = "sentence",
              fmt: FormatOpt = Format.table) -> None:
     """Coded excerpts with document, speaker, attributes, code, coder and memo."""
     from qcode.analysis.excerpts import excerpt_rows
 
-    rows = excerpt_rows(project_of(ctx).db, _scope(code, children, where, coder, doc, origin),
-                        context=context)
+    db = project_of(ctx).db
+    scope = _scope(code, children, where, coder, doc, origin)
+    chosen = None
+    if query is not None or near is not None:
+        from qcode.analysis.query import matching_codings
+
+        chosen = matching_codings(db, scope, query=query, near=near, unit=unit)
+    rows = excerpt_rows(db, scope, context=context)
+    if chosen is not None:
+        rows = [row for row in rows if row["id"] in chosen]
     columns = ["document", "segment", "speaker", "code", "coder", "text"]
     if fmt is Format.table:
         for row in rows:
@@ -197,7 +214,8 @@ def report(ctx: typer.Context,
 
 def register(app: typer.Typer) -> None:
     app.command(epilog="Example: qcode excerpts --code trust --children --where role=activist "
-                "--context 1")(excerpts)
+                "--context 1   or   qcode excerpts --query \"trust AND NOT distrust\" "
+                "--near \"trust,loyalty:2\"")(excerpts)
     app.command(epilog="Example: qcode stats --by role --format csv")(stats)
     app.command(epilog="Example: qcode crosstab --code trust --children --cols role "
                 "--unit document --percent col")(crosstab)
