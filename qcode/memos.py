@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qcode.errors import InputError, NotFoundError
+from qcode.errors import InputError, NotFoundError, QcodeError
 from qcode.store import transaction
 from qcode.store.records import coder_id, log_change, now
 
@@ -11,23 +11,29 @@ TARGETS = ("project", "document", "code", "coding")
 
 def insert_memo(db, *, target: str, text: str, coder: int, batch: str, title: str = "",
                 document_id: int | None = None, code_id: int | None = None,
-                coding_id: int | None = None) -> int:
-    """Insert inside the caller's transaction."""
+                coding_id: int | None = None, revision_id: int | None = None,
+                start: int | None = None, end: int | None = None) -> int:
+    """Insert inside the caller's transaction. A memo with *revision_id*, *start* and
+    *end* is anchored to that passage (re-anchored when the transcript is revised)."""
     if not text.strip():
         raise InputError("memo", "the memo is empty")
     stamp = now()
     memo_id = db.execute(
-        "INSERT INTO memos (target, document_id, code_id, coding_id, coder_id, title, text, "
-        "created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [target, document_id, code_id, coding_id, coder, title, text, stamp, stamp]).lastrowid
+        "INSERT INTO memos (target, document_id, code_id, coding_id, revision_id, start, \"end\", "
+        "coder_id, title, text, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [target, document_id, code_id, coding_id, revision_id, start, end, coder, title, text,
+         stamp, stamp]).lastrowid
     log_change(db, "add", "memo", memo_id, coder=coder,
                after=next(db.query("SELECT * FROM memos WHERE id = ?", [memo_id])), batch=batch)
     return memo_id
 
 
 def add_memo(db, text: str, *, coder: str, title: str = "", document: str | None = None,
-             code: str | None = None, coding: int | None = None) -> int:
-    """A memo on the coding, else the code, else the document, else the project."""
+             code: str | None = None, coding: int | None = None,
+             span: tuple[int, int] | None = None) -> int:
+    """A memo on the coding, else the code, else the document, else the project. With
+    *span* (offsets in the document's current revision) a document memo is on that
+    passage."""
     from qcode.coding import new_batch
     from qcode.codes import resolve_code
     from qcode.documents import resolve_document
@@ -44,7 +50,16 @@ def add_memo(db, text: str, *, coder: str, title: str = "", document: str | None
             if document:
                 ids["document_id"] = resolve_document(db, document)["id"]
         elif document:
-            target, ids = "document", {"document_id": resolve_document(db, document)["id"]}
+            doc = resolve_document(db, document)
+            target, ids = "document", {"document_id": doc["id"]}
+            if span is not None:
+                start, end = span
+                length = db.execute("SELECT length(text) FROM revisions WHERE id = ?",
+                                    [doc["revision_id"]]).fetchone()[0]
+                if not 0 <= start < end <= length:
+                    raise QcodeError(f"span {start}:{end} is not inside the text of "
+                                     f"{doc['name']}")
+                ids.update(revision_id=doc["revision_id"], start=start, end=end)
         else:
             target = "project"
         return insert_memo(db, target=target, text=text, title=title,

@@ -15,7 +15,8 @@ def queue(db, *, code: str | None = None, document: str | None = None,
           ) -> list[dict]:
     """Pending suggestions on current revisions, in *order*: 'uncertain' (see
     :func:`uncertain_first`), 'score' the surest first, 'document' in reading order. Each
-    says whether its sentence lies in an interviewer turn (qcode.nlp.units)."""
+    says whether its sentence lies in an interviewer turn (qcode.nlp.units) and gives its
+    sentence's number."""
     from qcode.nlp.units import is_interviewer
 
     where, params = ["s.status = 'pending'"], []
@@ -32,7 +33,7 @@ def queue(db, *, code: str | None = None, document: str | None = None,
     rows = [dict(r) for r in db.query(
         "SELECT s.id, s.run_id, s.document_id, d.name AS document, s.revision_id, s.segment_id, "
         "s.start, s.\"end\", s.code_id, c.path AS code, s.score, s.suggester, s.rationale, "
-        "sp.name AS speaker "
+        "sp.name AS speaker, g.number AS number "
         "FROM suggestions s JOIN documents d ON d.id = s.document_id "
         "JOIN codes c ON c.id = s.code_id JOIN current_revisions r ON r.id = s.revision_id "
         "LEFT JOIN segments g ON g.id = s.segment_id LEFT JOIN segments t ON t.id = g.turn_id "
@@ -70,6 +71,21 @@ def _thresholds(db) -> dict[str, float]:
     import json
 
     return json.loads(row[0]).get("thresholds", {})
+
+
+def place(item: dict) -> str:
+    """Where a suggestion is, in a researcher's words: 'a01-housing-perm ¶12'."""
+    return f"{item['document']} ¶{item['number']}" if item.get("number") else \
+        f"{item['document']} {item['start']}:{item['end']}"
+
+
+def memo_on_passage(db, item: dict, text: str, *, coder: str) -> int:
+    """A memo on the suggestion's passage (its sentence or span in the current revision),
+    kept there whatever is decided; returns the memo id."""
+    from qcode.memos import add_memo
+
+    return add_memo(db, text, coder=coder, document=item["document"],
+                    span=(item["start"], item["end"]))
 
 
 def context(db, suggestion: dict, neighbours: int = 1) -> dict:

@@ -205,8 +205,9 @@ def review(
 ) -> None:
     """Review suggestions one at a time, in context, or decide many by score.
 
-    Keys in the loop: a accept, r reject, s skip, j adjust the span (type a quote),
-    c accept as another code, m memo, u undo, q quit. Every suggest.retrain_every
+    Keys in the loop (one press each, no Enter): a accept, r reject, s or Enter skip,
+    j adjust the span (type a quote), c accept as another code, m memo on the passage,
+    u undo, q quit; each decision is confirmed on one line. Every suggest.retrain_every
     decisions (qcode.yaml) the model learns from them in the background and the queue is
     re-ordered. Suggestions in interviewer turns are never accepted in bulk.
     """
