@@ -132,6 +132,38 @@ def test_docs_where_filters(cli):
     assert len(names("--where", "role!=activist")) == 7
 
 
+def test_docs_gives_each_attribute_its_own_column(cli, tmp_path):
+    a = write(tmp_path / "in" / "a.txt", "Anna: We trusted them.\n")
+    b = write(tmp_path / "in" / "b.txt", "Boris: We did not.\n")
+    cli("import", a, "--attr", "role=activist", "--attr", "year=2020", "--attr", "format=phone")
+    cli("import", b, "--attr", "role=bureaucrat", "--attr", "region=Perm Krai")
+    table = list(csv.DictReader(io.StringIO(cli("docs", "-f", "csv").stdout)))
+    assert list(table[0])[-4:] == ["attr_format", "role", "year", "region"]
+    assert "attributes" not in table[0]
+    assert (table[0]["role"], table[0]["year"], table[0]["region"]) == ("activist", "2020", "")
+    # an attribute named like a listed column does not hide the file's format
+    assert table[0]["format"] == "txt" and table[0]["attr_format"] == "phone"
+    assert table[1]["region"] == "Perm Krai"
+    shown = cli("docs").stdout.splitlines()
+    assert [h.strip() for h in shown[-4].split("┃")][-4:] == ["attr format", "role", "year",
+                                                              "region"]
+    assert "│ bureaucrat │" in shown[-1] and "role=" not in "\n".join(shown)
+    rows = json.loads(cli("docs", "-f", "json").stdout)  # JSON keeps one object
+    assert rows[1]["attributes"] == {"role": "bureaucrat", "region": "Perm Krai"}
+
+
+def test_docs_table_keeps_one_line_per_document(cli, tmp_path, monkeypatch):
+    long = "a very long note about this interview " * 5
+    for name in ("a", "b"):
+        cli("import", write(tmp_path / f"{name}.txt", f"Anna: Yes, {name}.\n"), "--attr",
+            f"note={long}", "--attr", "role=activist", "--attr", "region=Perm Krai",
+            "--attr", "year=2020")
+    monkeypatch.setenv("COLUMNS", "100")
+    shown = cli("docs").stdout.splitlines()
+    assert len(shown) == 4 and shown[2].startswith("a ") and shown[3].startswith("b ")
+    assert all(len(line) <= 100 and "…" in line and line.endswith("2020") for line in shown[2:])
+
+
 def test_show_unknown_document_suggests_names(cli, tmp_path):
     cli("import", write(tmp_path / "interview-01.txt", "Hello."))
     result = cli("show", "interview-1")

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from qcode.cli.common import DefaultCommandGroup, DocName, project_of, the_document
-from qcode.cli.output import FORMAT_HELP, Format, emit, emit_text, message, warn
+from qcode.cli.output import FORMAT_HELP, Format, emit, emit_text, message, shorten, warn
 
 
 def import_(
@@ -97,15 +97,23 @@ def docs(
         "(repeatable; all must hold).")] = [],  # noqa: B006
     fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.table,
 ) -> None:
-    """List documents with their attributes and counts."""
+    """List documents with their counts and attributes (one column each; JSON keeps them
+    in one "attributes" object)."""
     from qcode.documents import list_documents, parse_filters
 
     rows = list_documents(project_of(ctx).db, parse_filters(where))
-    if fmt is Format.table:
-        for row in rows:
-            row["attributes"] = " ".join(f"{k}={v}" for k, v in row["attributes"].items())
-    emit(rows, ["name", "format", "language", "turns", "sentences", "words", "codings",
-                "attributes"], fmt)
+    columns = ["name", "format", "language", "turns", "sentences", "words", "codings"]
+    if fmt in (Format.json, Format.jsonl):
+        emit(rows, [*columns, "attributes"], fmt)
+        return
+    keys = list(dict.fromkeys(k for row in rows for k in row["attributes"]))
+    # an attribute named like a listed column (a 'language' attribute beside the detected
+    # language) keeps its own column
+    header = {k: f"attr_{k}" if k in columns else k for k in keys}
+    for row in rows:
+        row.update({header[k]: shorten(v, 24) if fmt is Format.table and isinstance(v, str)
+                    else v for k, v in row.pop("attributes").items()})
+    emit(rows, [*columns, *header.values()], fmt, one_line=True)
 
 
 def show(

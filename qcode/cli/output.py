@@ -55,8 +55,10 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def emit(rows: list[dict], columns: list[str], fmt: Format, *, title: str | None = None) -> None:
-    """Write *rows* (dicts) to stdout in *fmt*, with *columns* in this order."""
+def emit(rows: list[dict], columns: list[str], fmt: Format, *, title: str | None = None,
+         one_line: bool = False) -> None:
+    """Write *rows* (dicts) to stdout in *fmt*, with *columns* in this order. A table with
+    *one_line* keeps each row on one line, cutting long cells with an ellipsis."""
     out = sys.stdout
     if fmt is Format.json:
         json.dump([{c: r.get(c) for c in columns} for r in rows], out, ensure_ascii=False,
@@ -74,12 +76,41 @@ def emit(rows: list[dict], columns: list[str], fmt: Format, *, title: str | None
     else:
         from rich.table import Table
 
+        console = _console(False)
         table = Table(title=title, show_edge=False, header_style="bold", pad_edge=False)
-        for index, column in enumerate(columns):
-            table.add_column(column.replace("_", " "), overflow="fold", no_wrap=index == 0)
-        for r in rows:
-            table.add_row(*(_cell(r.get(c)) for c in columns))
-        _console(False).print(table)
+        cells = [[_cell(r.get(c)) for c in columns] for r in rows]
+        headers = [column.replace("_", " ") for column in columns]
+        widths = _fitted_widths(headers, cells, console.width) if one_line else None
+        one_line = widths is not None
+        for index, header in enumerate(headers):
+            if one_line:  # a header may take two lines; its cells take one
+                from rich.text import Text
+
+                header = Text(header, no_wrap=False, overflow="fold")
+            table.add_column(header, overflow="ellipsis" if one_line else "fold",
+                             no_wrap=one_line or index == 0,
+                             width=widths[index] if widths else None)
+        for row in cells:
+            table.add_row(*row)
+        console.print(table)
+
+
+def _fitted_widths(headers: list[str], cells: list[list[str]], width: int) -> list[int] | None:
+    """Column widths for one line per row: the widest cells are narrowed to one cap, never
+    below the longest word of their header, and the first column (the row's name) keeps up
+    to 32 characters. None when even that does not fit."""
+    from rich.cells import cell_len
+
+    natural = [max([cell_len(h), *(cell_len(row[i]) for row in cells)])
+               for i, h in enumerate(headers)]
+    floor = [max(cell_len(word) for word in h.split() or [""]) for h in headers]
+    floor[0] = min(natural[0], 32)
+    room = width - 3 * (len(headers) - 1)  # " │ " between columns
+    for cap in range(max(natural), 5, -1):
+        fitted = [max(min(w, cap), least) for w, least in zip(natural, floor)]
+        if sum(fitted) <= room:
+            return fitted
+    return None
 
 
 def shorten(text: str | None, width: int = 60) -> str:
