@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from qcode.documents import Filter, attributes_of, resolve_document
 
-ORIGINS = ("manual", "suggestion", "import")
+ORIGINS = ("manual", "suggestion", "import", "auto")  # auto: `qcode tag auto`
 
 
 @dataclass

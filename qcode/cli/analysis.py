@@ -17,8 +17,8 @@ WhereOpt = Annotated[list[str], typer.Option(
 CoderOpt = Annotated[list[str], typer.Option("--coder", help="Only these coders (repeatable).")]
 DocOpt = Annotated[str | None, typer.Option("--doc", "-d", help="Only this document.")]
 OriginOpt = Annotated[str | None, typer.Option(help="Only codings made manually, from "
-                                               "suggestions, or imported: manual, suggestion, "
-                                               "import.")]
+                                               "suggestions, imported or by tag auto: manual, "
+                                               "suggestion, import, auto.")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)]
 
 

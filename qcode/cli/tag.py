@@ -1,4 +1,4 @@
-"""qcode tag add|rm|list|import: scriptable coding."""
+"""qcode tag add|rm|list|auto|import: scriptable coding."""
 
 from __future__ import annotations
 
@@ -94,7 +94,7 @@ def list_(
     children: Annotated[bool, typer.Option(help="With --code: include its sub-codes.")] = False,
     coder: Annotated[str | None, typer.Option(help="Only this coder's codings.")] = None,
     origin: Annotated[str | None, typer.Option(
-        help="Only codings made this way: manual, suggestion, import.")] = None,
+        help="Only codings made this way: manual, suggestion, import, auto.")] = None,
     where: Annotated[list[str], typer.Option(
         "--where", "-w", help="Document attribute filter: key=value, key!=value, key=a|b "
         "(repeatable).")] = [],  # noqa: B006
@@ -116,6 +116,58 @@ def list_(
     else:
         emit(rows, ["id", "document", "segment", "start", "end", "code", "coder", "origin",
                     "needs_review", "created", "memo", "text"], fmt)
+
+
+@tag_app.command("auto", epilog='Example: qcode tag auto --role interviewer --code question '
+                 '--dry-run   or   qcode tag auto --search "trust the courts" --where '
+                 'role=activist --code trust/institutional')
+def auto(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Option("--code", "-c", help="Code to apply: path, unique "
+                                      "suffix or GUID.")],
+    speaker: Annotated[str | None, typer.Option(help="What this speaker said (the "
+                                                "speaker label, any case).")] = None,
+    role: Annotated[str | None, typer.Option(
+        help="interviewer: the interviewer's turns (Interviewer, Q, Moderator… and "
+        "suggest.interviewer_speakers); respondent: everyone else's.")] = None,
+    where: Annotated[list[str], typer.Option(
+        "--where", "-w", help="Only documents with these attributes: key=value, key!=value, "
+        "key=a|b (repeatable).")] = [],  # noqa: B006
+    search: Annotated[str | None, typer.Option(
+        help="Units containing this phrase, word by word by lemma (\"trusting\" finds "
+        "\"trust\").")] = None,
+    doc: Annotated[str | None, typer.Option("--doc", "-d", help="Only this document.")] = None,
+    unit: Annotated[str, typer.Option(help="What each coding covers: sentence, turn or "
+                                      "document.")] = "sentence",
+    dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show what would be "
+                                          "coded; change nothing.")] = False,
+    coder: Coder = None,
+    fmt: FormatOption = Format.table,
+) -> None:
+    """Code every sentence, turn or document picked by speaker, role, document attributes
+    and/or a phrase (all given must hold), in one transaction that `qcode undo` reverts
+    at once."""
+    from qcode.autocode import AutoRule, auto_code
+    from qcode.documents import parse_filters
+
+    project = project_of(ctx)
+    rule = AutoRule(speaker=speaker, role=role, where=parse_filters(where), search=search,
+                    document=doc, unit=unit)
+    result = auto_code(project.db, code, rule, coder=project.coder_name(coder),
+                       dry_run=dry_run, default_language=project.config.language,
+                       interviewer_names=project.config.suggest.interviewer_names,
+                       model=project.config.nlp.model)
+    if dry_run:
+        rows = [{"document": p.document, "number": p.number, "start": p.start, "end": p.end,
+                 "speaker": p.speaker, "new": p.new,
+                 "text": shorten(p.text, 60) if fmt is Format.table else p.text}
+                for p in result.planned]
+        emit(rows, ["document", "number", "start", "end", "speaker", "new", "text"], fmt)
+        message(f"Dry run: would code {result.added} {unit}(s) as {code} "
+                f"({result.already} already coded); nothing was changed")
+        return
+    message(f"Coded {result.added} {unit}(s) as {code} ({result.already} already coded), "
+            f"origin {result.origin!r}; `qcode undo` removes them all")
 
 
 @tag_app.command("import", epilog="Example: qcode tag import codings.csv --coder anna")
