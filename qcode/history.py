@@ -129,3 +129,114 @@ def _revert(db, entry: dict, who: int, batch: str) -> None:
         db[table].update(entity_id, before)
         log_change(db, "edit", entry["entity"], entity_id, coder=who,
                    before={k: current[k] for k in before}, after=before, batch=batch)
+
+
+def describe_changes(db, rows: list[dict]) -> list[str]:
+    """One sentence per change of :func:`read_log`, in a researcher's words: what was done
+    to which code, document and passage ("coded “We trusted them.” in a01 as trust")."""
+    names = _Names(db)
+    return [_describe(db, names, row) for row in rows]
+
+
+class _Names:
+    """Document names and code paths by id, read once."""
+
+    def __init__(self, db):
+        self.documents = dict(db.execute("SELECT id, name FROM documents").fetchall())
+        self.codes = dict(db.execute("SELECT id, path FROM codes").fetchall())
+
+    def document(self, document_id) -> str:
+        return self.documents.get(document_id, f"document {document_id}")
+
+    def code(self, code_id) -> str:
+        return self.codes.get(code_id, f"code {code_id}")
+
+
+def _quote(db, revision_id, start, end, width: int = 50) -> str:
+    if revision_id is None or start is None or end is None:
+        return ""
+    row = db.execute("SELECT substr(text, ? + 1, ?) FROM revisions WHERE id = ?",
+                     [start, min(end - start, 4 * width), revision_id]).fetchone()
+    text = " ".join((row[0] if row else "").split())
+    if not text:
+        return ""
+    return f"“{text if len(text) <= width else text[:width - 1].rstrip() + '…'}”"
+
+
+def _passage(db, names: _Names, row: dict) -> str:
+    """“quote” in DOCUMENT, for a coding, suggestion or memo record."""
+    quote = _quote(db, row.get("revision_id"), row.get("start"), row.get("end"))
+    where = names.document(row["document_id"]) if row.get("document_id") else ""
+    return " in ".join(part for part in (quote, where) if part)
+
+
+def _describe(db, names: _Names, change: dict) -> str:
+    action, entity, entity_id = change["action"], change["entity"], change["entity_id"]
+    before, after = change["before"] or {}, change["after"] or {}
+    record = after or before
+    if entity == "coding" and action in ("add", "remove") and "code_id" in record:
+        how = ""
+        origin = record.get("origin") or "manual"
+        if origin.startswith("suggestion"):
+            how = " (an accepted suggestion)"
+        elif origin.startswith("import"):
+            how = f" ({origin.replace(':', ' of ', 1)})"
+        verb = "coded" if action == "add" else "removed the coding"
+        return (f"{verb} {_passage(db, names, record)} as {names.code(record['code_id'])}"
+                f"{how}" if action == "add" else
+                f"{verb} {names.code(record['code_id'])} of {_passage(db, names, record)}")
+    if entity == "coding" and action == "fold":
+        return (f"folded a duplicate coding of {_passage(db, names, before)} into "
+                f"{names.code(after.get('code_id'))}")
+    if entity == "suggestion" and action == "edit":
+        row = db.execute("SELECT document_id, revision_id, start, \"end\", code_id FROM "
+                         "suggestions WHERE id = ?", [entity_id]).fetchone()
+        keys = ("document_id", "revision_id", "start", "end")
+        what = (f"{names.code(row[4])} for {_passage(db, names, dict(zip(keys, row)))}"
+                if row else f"#{entity_id}")
+        status = after.get("status")
+        verb = {"accepted": "accepted", "rejected": "rejected", "pending": "reopened"}.get(
+            status, f"set to {status}")
+        return f"{verb} the suggestion {what}"
+    if entity == "memo":
+        if action == "edit":
+            return f"edited memo {entity_id} ({', '.join(sorted(after)) or 'no change'})"
+        if action == "anonymize":
+            return f"replaced names in memo {entity_id}"
+        on = record.get("target") or "project"
+        target = {"document": lambda: names.document(record.get("document_id")),
+                  "code": lambda: names.code(record.get("code_id")),
+                  "coding": lambda: f"the coding {_passage(db, names, record)}"}.get(
+            on, lambda: "the project")()
+        text = " ".join(str(record.get("text") or record.get("title") or "").split())
+        text = f": “{text[:49]}…”" if len(text) > 50 else (f": “{text}”" if text else "")
+        verb = "added a memo on" if action == "add" else "removed the memo on"
+        return f"{verb} {target}{text}"
+    if entity == "code":
+        path = record.get("path") or names.code(entity_id)
+        if action == "add":
+            return f"added code {path}"
+        if action == "update":
+            return f"changed {', '.join(sorted(after)) or 'nothing'} of code {names.code(entity_id)}"
+        if action == "retire":
+            return f"retired code {path} (its codings are kept)"
+        if action == "merge":
+            return (f"merged code {path} into {names.code(after.get('merged_into_id'))} "
+                    f"({after.get('codings_moved', 0)} coding(s) moved)")
+    if entity == "document":
+        name = names.document(entity_id)
+        if action == "import":
+            return (f"imported {after.get('name') or name} ({after.get('sentences', '?')} "
+                    f"sentences, {after.get('turns', '?')} turns)")
+        if action == "revise":
+            return f"stored revision {after.get('revision')} of {name}"
+    if action in ("flag", "reanchor") and entity in ("coding", "memo", "suggestion"):
+        if action == "flag":
+            return f"flagged {entity} {entity_id} for review (not placed on the new revision)"
+        return f"moved {entity} {entity_id} onto the new revision ({after.get('method')})"
+    if action == "undo":
+        return f"undid batch {str(after.get('undoes', ''))[:8]}"
+    if entity == "project" and action == "import":
+        return (f"imported the project {after.get('file', '')} ({after.get('codings', 0)} "
+                f"codings, {after.get('memos', 0)} memos)")
+    return f"{action} {entity}" + (f" {entity_id}" if entity_id is not None else "")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
 from qcode.cli.common import project_of
-from qcode.cli.output import FORMAT_HELP, Format, emit, message, shorten
+from qcode.cli.output import FORMAT_HELP, Format, emit, emit_text, message
 
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)]
 
@@ -27,18 +26,31 @@ def log(
     limit: Annotated[int, typer.Option("--limit", "-n", help="How many, newest first.")] = 30,
     fmt: FormatOption = Format.table,
 ) -> None:
-    """Show the change log: every change to codings, memos, codes and documents."""
-    from qcode.history import read_log
+    """Show the change log, newest first: one line per change to codings, memos, codes and
+    documents, in words. --format json (or csv, jsonl) gives the raw records."""
+    from qcode.history import describe_changes, read_log
 
-    rows = read_log(project_of(ctx).db, coder=coder, limit=limit)
-    if fmt is Format.table:
-        for row in rows:
-            row["detail"] = shorten(json.dumps(row["after"] or row["before"], ensure_ascii=False,
-                                               default=str), 70)
-        emit(rows, ["id", "at", "coder", "action", "entity", "entity_id", "detail"], fmt)
-    else:
-        emit(rows, ["id", "at", "coder", "action", "entity", "entity_id", "before", "after",
-                    "batch"], fmt)
+    db = project_of(ctx).db
+    rows = read_log(db, coder=coder, limit=limit)
+    for row, summary in zip(rows, describe_changes(db, rows)):
+        row["summary"] = summary
+    if fmt is not Format.table:
+        emit(rows, ["id", "at", "coder", "action", "entity", "entity_id", "summary", "before",
+                    "after", "batch"], fmt)
+        return
+    if not rows:
+        message("The change log is empty" + (f" for coder {coder!r}" if coder else ""))
+        return
+    width = max(len(str(row["id"])) for row in rows)
+    coders = max(len(row["coder"] or "") for row in rows)
+    emit_text("\n".join(
+        f"#{row['id']:<{width}}  {_when(row['at'])}  {row['coder'] or '':<{coders}}  "
+        f"{row['summary']}" for row in rows))
+
+
+def _when(stamp: str | None) -> str:
+    """2026-12-03T12:47:34+00:00 -> 2026-12-03 12:47 (as stored: UTC)."""
+    return (stamp or "")[:16].replace("T", " ")
 
 
 def undo(

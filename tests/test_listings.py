@@ -1,0 +1,39 @@
+"""Issue 16, item 6: listings a researcher can read (log; agree scoping and its footnote)."""
+
+import json
+
+import pytest
+
+from conftest import CODEBOOK, SAMPLE
+
+DOC = "a01-housing-perm"
+
+
+@pytest.fixture
+def ready(cli):
+    cli("codebook", "sync", "--file", CODEBOOK)
+    cli("import", SAMPLE / f"{DOC}.md")
+    return cli
+
+
+def test_log_prints_readable_lines_and_json_stays_raw(ready):
+    cli = ready
+    cli("tag", "add", DOC, "--quote", "nobody listens", "--code", "distrust", "--coder", "anna")
+    cli("memo", "add", "--doc", DOC, "--text", "Recorded in a café.", "--coder", "anna")
+    cli("tag", "rm", DOC, "-c", "distrust", "-q", "nobody listens", "--coder", "anna")
+    lines = cli("log", "--coder", "anna").stdout.splitlines()
+    assert len(lines) == 3 and "{" not in "".join(lines)
+    removed, memo, coded = (line.split("  anna  ", 1)[1] for line in lines)
+    assert removed.startswith("removed the coding trust/distrust of “")
+    assert removed.endswith(f"” in {DOC}")
+    assert memo == f"added a memo on {DOC}: “Recorded in a café.”"
+    assert coded.startswith("coded “") and coded.endswith(f"in {DOC} as trust/distrust")
+    assert "nobody listens" in coded
+    assert lines[0].startswith("#") and " 20" in lines[0][:12]  # id, then the date
+    everything = cli("log").stdout
+    assert "added code trust/interpersonal" in everything
+    assert f"imported {DOC} (" in everything
+    raw = json.loads(cli("log", "--coder", "anna", "-f", "json").stdout)
+    assert raw[0]["action"] == "remove" and raw[0]["before"]["code_id"]
+    assert raw[0]["summary"] == removed
+    assert cli("log", "--coder", "nobody").stderr.startswith("The change log is empty")
