@@ -58,6 +58,67 @@ def excerpts(ctx: typer.Context, output: OutputOpt = None,
             "(contains interview excerpts; not encrypted)")
 
 
+@export_app.command(epilog="Example: qcode export matrix --by speaker --binary --attributes "
+                    "-o exports/matrix.csv")
+def matrix(ctx: typer.Context, output: OutputOpt = None,
+           fmt: Annotated[str | None, typer.Option(
+               "--format", "-f", help="xlsx or csv (default: from the file name, else "
+               "xlsx).")] = None,
+           by: Annotated[str, typer.Option(help="Cases: document, or speaker (each speaker "
+                                           "of each document).")] = "document",
+           binary: Annotated[bool, typer.Option("--binary", help="1 if the case has the "
+                                                "code, else 0 (default: counts).")] = False,
+           attributes: Annotated[bool, typer.Option(
+               "--attributes", help="Document attributes as columns after the case id.")
+           ] = False,
+           code: CodeOpt = None, children: ChildrenOpt = False,
+           where: WhereOpt = [], coder: CoderOpt = [], doc: DocOpt = None,  # noqa: B006
+           origin: OriginOpt = None,
+           raw: Annotated[bool, typer.Option("--raw", help="CSV: do not prefix cells that "
+                                             "start with = + - @ with '.")] = False,
+           force: ForceOpt = False) -> None:
+    """Code × case matrix for SPSS, R or a spreadsheet: one row per document (or speaker),
+    the case id first, one column per code with its number of codings (a parent counts
+    its sub-codes) or 0/1. Column names are valid SPSS/R variable names; the XLSX lists
+    them with their codes on a Variables sheet."""
+    from qcode.export.matrix import BY, export_matrix
+
+    if by not in BY:
+        raise typer.BadParameter("document or speaker", param_hint="--by")
+    project = project_of(ctx)
+    if fmt is None and output is None:
+        fmt = "xlsx"
+    path = output or project.exports_dir / f"matrix.{fmt}"
+    path, result = export_matrix(project.db, _scope(code, children, where, coder, doc, origin),
+                                 path, fmt=fmt, by=by, binary=binary, attributes=attributes,
+                                 raw=raw, force=force)
+    codes = sum(1 for label in result.labels.values() if label.startswith("code "))
+    message(f"Wrote {len(result.rows)} {by}(s) × {codes} code(s) to {path}")
+
+
+@export_app.command(epilog="Example: qcode export memos -o exports/memos.md")
+def memos(ctx: typer.Context, output: OutputOpt = None,
+          fmt: Annotated[str | None, typer.Option(
+              "--format", "-f", help="xlsx, csv or md (default: from the file name, else "
+              "xlsx).")] = None,
+          raw: Annotated[bool, typer.Option("--raw", help="CSV: do not prefix cells that "
+                                            "start with = + - @ with '.")] = False,
+          force: ForceOpt = False) -> None:
+    """Every memo — on the project, documents, codes, codings and passages — in one file,
+    with its document, code, the coded text or passage, title, coder and dates."""
+    from qcode.export.memos import export_memos
+
+    project = project_of(ctx)
+    if fmt is None and output is None:
+        fmt = "xlsx"
+    path = output or project.exports_dir / f"memos.{fmt}"
+    path, count, notes = export_memos(project.db, path, fmt=fmt, raw=raw, force=force,
+                                      project_name=project.config.name)
+    for note in notes:
+        warn(note)
+    message(f"Wrote {count} memo(s) to {path} (memos may quote interviews; not encrypted)")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export",
                   epilog="Example: qcode export excerpts -o exports/excerpts.xlsx")
