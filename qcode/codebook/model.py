@@ -102,6 +102,19 @@ Pattern = Annotated[
 ]
 
 
+def _patterns_kind(value: Any) -> str:
+    return "by_language" if isinstance(value, dict) else "list"
+
+
+# One list for every language, or a list per language: {en: [...], ru: [...]}
+Patterns = Annotated[
+    Annotated[list[Pattern], Tag("list")]
+    | Annotated[dict[str, list[Pattern]], Tag("by_language")],
+    Discriminator(_patterns_kind),
+]
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
+
+
 class CodeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -112,8 +125,8 @@ class CodeSpec(BaseModel):
     examples: TextList = []
     color: str | None = Field(None, pattern=r"^#[0-9A-Fa-f]{6}$")
     key: str | None = None
-    patterns: list[Pattern] = []
-    exclude_patterns: list[Pattern] = []
+    patterns: Patterns = []
+    exclude_patterns: Patterns = []
     negated: str | None = None
     renamed_from: TextList = []
     merged_into: str | None = None
@@ -154,6 +167,15 @@ class CodeSpec(BaseModel):
         value = str(value)
         if len(value) != 1 or not value.isprintable() or value.isspace():
             raise ValueError("a shortcut key is one printable character")
+        return value
+
+    @field_validator("patterns", "exclude_patterns")
+    @classmethod
+    def _languages(cls, value):
+        for language in value if isinstance(value, dict) else ():
+            if not _LANGUAGE.fullmatch(language):
+                raise ValueError(f"patterns by language are listed under language codes "
+                                 f"such as en or ru; {language!r} is not one")
         return value
 
     @field_validator("description")
@@ -299,7 +321,7 @@ def parse_codebook(doc: YamlDocument, source: str, text: str) -> Codebook:
 
 
 # pydantic names the union member it tried inside error locations; drop those
-_UNION_TAGS = {"phrase_text", "phrase", "tokens"}
+_UNION_TAGS = {"phrase_text", "phrase", "tokens", "list", "by_language"}
 
 
 def load_codebook(path: str | Path) -> Codebook:

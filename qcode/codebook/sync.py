@@ -64,12 +64,21 @@ def _row_values(code: FlatCode) -> dict:
         "examples": json.dumps(spec.examples, ensure_ascii=False),
         "color": spec.color.lower() if spec.color else None,
         "key": spec.key,
-        "patterns": json.dumps([_plain(p) for p in spec.patterns], ensure_ascii=False),
-        "exclude_patterns": json.dumps([_plain(p) for p in spec.exclude_patterns],
-                                       ensure_ascii=False),
+        "patterns": _patterns_json(spec.patterns),
+        "exclude_patterns": _patterns_json(spec.exclude_patterns),
         "negated": spec.negated,
         "position": code.position,
     }
+
+
+def _patterns_json(patterns) -> str:
+    """A list, or {language: list} for patterns given per language."""
+    if isinstance(patterns, dict):
+        if not any(patterns.values()):
+            return "[]"
+        return json.dumps({language: [_plain(p) for p in items]
+                           for language, items in patterns.items()}, ensure_ascii=False)
+    return json.dumps([_plain(p) for p in patterns], ensure_ascii=False)
 
 
 def _plain(pattern):

@@ -102,11 +102,25 @@ def _attributes_for(doc: ParsedDocument, path: Path, options: ImportOptions) -> 
     return merged
 
 
-def _language(attributes: dict, options: ImportOptions) -> str:
+def _language(doc: ParsedDocument, attributes: dict, path: Path,
+              options: ImportOptions) -> tuple[str, list[str]]:
+    """The document's language and any warning: --language, else its own ``language``
+    attribute (front matter, CSV column, --attributes, --attr), else the language its
+    text is in, else the project's default. A detected language other than the
+    default is said, so that a Russian transcript is not quietly read as English."""
+    from qcode.ingest.language import detect_language
+
     if options.language:
-        return options.language
+        return options.language, []
     value = str(attributes.get("language") or "").strip().lower()
-    return value if value.isalpha() and 2 <= len(value) <= 3 else options.default_language
+    if value.isalpha() and 2 <= len(value) <= 3:
+        return value, []
+    detected = detect_language(doc.text)
+    if detected is None or detected == options.default_language:
+        return options.default_language, []
+    return detected, [f"{path}: {doc.name!r} is in language {detected!r}, not the project's "
+                      f"default {options.default_language!r}: stored as {detected!r} (say "
+                      "otherwise with a `language:` attribute or --language)"]
 
 
 def import_file(db, path: Path, name: str, options: ImportOptions) -> FileResult:
@@ -123,7 +137,8 @@ def import_file(db, path: Path, name: str, options: ImportOptions) -> FileResult
             raise InputError(path, "the document's name is empty without its control "
                              "characters; rename the file")
         notes += found
-        language = _language(attributes, options)
+        language, said = _language(doc, attributes, path, options)
+        notes += said
         sentences = split_sentences(doc.text, doc.turns, language)
         prepared.append((doc, attributes, language, sentences))
     result = FileResult(str(path), "skipped", encoding=documents[0].encoding, warnings=notes)

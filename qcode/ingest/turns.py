@@ -2,7 +2,8 @@
 
 Recognised at the start of a line, after an optional timestamp (``[00:01:02]``,
 ``00:01``, ``(1:02:03)``): ``Name:``, ``NAME:``, ``**Name:**``, ``[Name]``, ``Q:``/``A:``,
-``Interviewer:``/``Respondent:``. A ``Name:`` label counts only if it is a well-known
+``Interviewer:``/``Respondent:`` and their Russian kin (``Интервьюер:``/``Респондент:``,
+``И:``/``Р:``, ``В:``/``О:``). A ``Name:`` label counts only if it is a well-known
 role or occurs at least twice, so a stray "Note: …" line does not become a speaker.
 Without any label, paragraphs become speaker-less turns. A project can replace all
 this with its own regex (``import.speaker_pattern`` in qcode.yaml).
@@ -18,7 +19,8 @@ from qcode.ingest.model import Turn, parse_time
 
 KNOWN_LABELS = {
     "q", "a", "i", "r", "interviewer", "interviewee", "respondent", "moderator",
-    "question", "answer", "интервьюер", "респондент", "вопрос", "ответ", "в", "о",
+    "question", "answer", "интервьюер", "респондент", "вопрос", "ответ", "в", "о", "и", "р",
+    "информант", "модератор", "участник",
 }
 _TIME = r"(?P<time>\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)"
 LINE_LABEL = re.compile(

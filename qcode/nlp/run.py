@@ -112,7 +112,8 @@ class Engine:
             analysis = analyzer(language, self.project.config.nlp.model)
             suggesters = []
             if "rules" in self.using:
-                suggesters.append(RuleSuggester(analysis, self.codes, self.precision))
+                suggesters.append(RuleSuggester(analysis, self.codes, self.precision,
+                                                language))
             if "fuzzy" in self.using:
                 suggesters.append(FuzzySuggester(analysis, self.codes, self.precision,
                                                  self.project.config.nlp.fuzzy_threshold,

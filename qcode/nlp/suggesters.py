@@ -36,6 +36,15 @@ class Hit:
     evidence: list = field(default_factory=list)  # [suggester, pattern] or ["model", term, w]
 
 
+def patterns_for(stored: str | None, language: str) -> list:
+    """A code's stored patterns (JSON) that apply to a document in *language*: the list
+    given for every language, or the one given for this language."""
+    patterns = json.loads(stored or "[]")
+    if isinstance(patterns, dict):
+        return patterns.get(language, [])
+    return patterns
+
+
 def _pattern_docs(analyzer, patterns: list) -> list[tuple[str, str, object]]:
     """(attr, label, pattern) for the matchers; phrases are analysed like the text."""
     out = []
@@ -84,7 +93,7 @@ def _quoted(texts) -> str:
 class RuleSuggester:
     name = "rules"
 
-    def __init__(self, analyzer, codes: list[dict], precision):
+    def __init__(self, analyzer, codes: list[dict], precision, language: str = "en"):
         from spacy.matcher import Matcher, PhraseMatcher
 
         nlp = analyzer.nlp
@@ -99,7 +108,7 @@ class RuleSuggester:
         for code in codes:
             for veto, key in ((False, "patterns"), (True, "exclude_patterns")):
                 for i, (attr, label, pattern) in enumerate(
-                        _pattern_docs(analyzer, json.loads(code[key] or "[]"))):
+                        _pattern_docs(analyzer, patterns_for(code[key], language))):
                     match_key = f"{code['id']}:{int(veto)}:{i}"
                     match_id = nlp.vocab.strings.add(match_key)
                     self.labels[match_id] = (code["id"], label, veto)
@@ -267,7 +276,7 @@ class FuzzySuggester:
         self.by_size: dict[int, list[tuple[str, int]]] = defaultdict(list)
         self.lemma_forms: set[str] = set()  # phrases as lemmas: exact there is the rules' job
         for code in codes:
-            for pattern in json.loads(code["patterns"] or "[]"):
+            for pattern in patterns_for(code["patterns"], language):
                 phrase = pattern if isinstance(pattern, str) else pattern.get("phrase")
                 if phrase and len(phrase.replace(" ", "")) >= self.MIN_CHARS:
                     kept = [w for w in analyzer.analyse([phrase])[1][0] if not w.skip]

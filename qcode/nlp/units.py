@@ -18,7 +18,8 @@ from functools import cached_property
 
 INTERVIEWER_NAMES = frozenset({
     "q", "i", "int", "interviewer", "interviewers", "moderator", "facilitator", "question",
-    "researcher", "интервьюер", "вопрос", "в", "модератор", "исследователь"})
+    "researcher", "интервьюер", "вопрос", "в", "и", "инт", "модератор", "исследователь",
+    "интервьюерка", "исследовательница"})
 
 
 def is_interviewer(speaker: str | None, extra: frozenset[str] = frozenset()) -> bool:
