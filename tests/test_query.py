@@ -165,3 +165,17 @@ def test_excerpts_bad_query_is_one_line_error(coded):
     assert result.exit_code == 1 and "--query: at position 10: no code 'trst'" in result.stderr
     result = coded("excerpts", "--query", "trust", "--unit", "page")
     assert result.exit_code == 1 and "sentence, turn, document" in result.stderr
+
+
+def test_export_excerpts_with_query(coded, tmp_path):
+    import csv
+
+    out = tmp_path / "q.csv"
+    result = coded("export", "excerpts", "-o", out, "--query", "trust AND NOT distrust")
+    assert result.exit_code == 0, result.stderr
+    with open(out, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["document"], r["segment"], r["code"]) for r in rows] == [
+        (A01, "4", "trust/interpersonal")]
+    result = coded("export", "excerpts", "-o", tmp_path / "n.csv", "--near", "a,b:x")
+    assert result.exit_code == 1 and not (tmp_path / "n.csv").exists()

@@ -20,6 +20,12 @@ OriginOpt = Annotated[str | None, typer.Option(help="Only codings made manually,
                                                "suggestions, imported or by tag auto: manual, "
                                                "suggestion, import, auto.")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)]
+QueryOpt = Annotated[str | None, typer.Option(
+    "--query", "-q", help="Codes that meet on the same unit: AND, OR, NOT and parentheses "
+    "over code names (a code includes its sub-codes), e.g. \"trust AND NOT distrust\".")]
+NearOpt = Annotated[str | None, typer.Option(
+    help="CODE,CODE:N: codings of either code within N sentences of a coding of the other.")]
+UnitOpt = Annotated[str, typer.Option(help="With --query: sentence, turn or document.")]
 
 
 def _scope(code, children, where, coder, doc, origin):
@@ -36,15 +42,7 @@ def excerpts(ctx: typer.Context, code: CodeOpt = None, children: ChildrenOpt = F
              origin: OriginOpt = None,
              context: Annotated[int, typer.Option(min=0, max=20, help="Sentences of context "
                                                    "before and after.")] = 0,
-             query: Annotated[str | None, typer.Option(
-                 "--query", "-q", help="Codes that meet on the same unit: AND, OR, NOT and "
-                 "parentheses over code names (a code includes its sub-codes), e.g. "
-                 "\"trust AND NOT distrust\".")] = None,
-             near: Annotated[str | None, typer.Option(
-                 help="CODE,CODE:N: codings of either code within N sentences of a coding "
-                 "of the other.")] = None,
-             unit: Annotated[str, typer.Option(help="With --query: sentence, turn or "
-                                               "document.")] = "sentence",
+             query: QueryOpt = None, near: NearOpt = None, unit: UnitOpt = "sentence",
              fmt: FormatOpt = Format.table) -> None:
     """Coded excerpts with document, speaker, attributes, code, coder and memo."""
     from qcode.analysis.excerpts import excerpt_rows

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from qcode.cli.analysis import (ChildrenOpt, CodeOpt, CoderOpt, DocOpt, OriginOpt, WhereOpt,
-                                _scope)
+from qcode.cli.analysis import (ChildrenOpt, CodeOpt, CoderOpt, DocOpt, NearOpt, OriginOpt,
+                                QueryOpt, UnitOpt, WhereOpt, _scope)
 from qcode.cli.common import project_of
 from qcode.cli.output import message, warn
 
@@ -35,6 +35,7 @@ def excerpts(ctx: typer.Context, output: OutputOpt = None,
              pseudonymize: Annotated[Path | None, typer.Option(
                  help="A names file (qcode anonymize scan): replace the names in the "
                  "exported text only.")] = None,
+             query: QueryOpt = None, near: NearOpt = None, unit: UnitOpt = "sentence",
              force: ForceOpt = False) -> None:
     """Coded excerpts to a spreadsheet: document, speaker, every attribute, code and its
     description, excerpt with context, offsets, coder, origin, memo. XLSX has an All
@@ -50,8 +51,14 @@ def excerpts(ctx: typer.Context, output: OutputOpt = None,
         from qcode.anonymize import load_names
 
         names = load_names(pseudonymize)
-    result = export_excerpts(project.db, _scope(code, children, where, coder, doc, origin),
-                             path, fmt=fmt, context=context, raw=raw, force=force, names=names)
+    scope = _scope(code, children, where, coder, doc, origin)
+    only = None
+    if query is not None or near is not None:
+        from qcode.analysis.query import matching_codings
+
+        only = matching_codings(project.db, scope, query=query, near=near, unit=unit)
+    result = export_excerpts(project.db, scope, path, fmt=fmt, context=context, raw=raw,
+                             force=force, names=names, only=only)
     for note in result.warnings:
         warn(note)
     message(f"Wrote {result.excerpts} excerpt(s) to {result.path} "

@@ -56,8 +56,11 @@ class Table:
     documents: list[dict]
 
 
-def collect(db, scope: Scope, *, context: int = 1) -> Table:
+def collect(db, scope: Scope, *, context: int = 1, only: set[int] | None = None) -> Table:
+    """*only*: the coding ids to keep (what `--query`/`--near` selected)."""
     found = excerpt_rows(db, scope, context=context)
+    if only is not None:
+        found = [r for r in found if r["id"] in only]
     codes = [dict(r) for r in db.query(
         "SELECT id, path, name, description, include, exclude, examples, color, guid "
         "FROM codes WHERE status = 'active' ORDER BY position, path")]
@@ -108,14 +111,16 @@ PSEUDONYMIZED = ("speaker", "excerpt", "before", "after", "memo")
 
 def export_excerpts(db, scope: Scope, path: str | Path, *, fmt: str | None = None,
                     context: int = 1, raw: bool = False, force: bool = False,
-                    names: dict[str, str] | None = None) -> ExportResult:
-    """*names*: real name -> pseudonym, replaced in the exported text only."""
+                    names: dict[str, str] | None = None,
+                    only: set[int] | None = None) -> ExportResult:
+    """*names*: real name -> pseudonym, replaced in the exported text only; *only*: the
+    coding ids to export (of those in scope)."""
     path = Path(path)
     fmt = fmt or path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise QcodeError(f"{path}: cannot tell the format; use --format "
                          f"{'|'.join(FORMATS)} or a file ending .xlsx, .csv or .jsonl")
-    table = collect(db, scope, context=context)
+    table = collect(db, scope, context=context, only=only)
     if names:
         from qcode.anonymize import pseudonymize
 
