@@ -217,7 +217,8 @@ def _describe(db, names: _Names, change: dict) -> str:
         if action == "add":
             return f"added code {path}"
         if action == "update":
-            return f"changed {', '.join(sorted(after)) or 'nothing'} of code {names.code(entity_id)}"
+            fields = ", ".join(sorted(after)) or "nothing"
+            return f"changed {fields} of code {names.code(entity_id)}"
         if action == "retire":
             return f"retired code {path} (its codings are kept)"
         if action == "merge":

@@ -185,8 +185,8 @@ def test_codebook_commands(cli, project, tmp_path):
     bad = write(tmp_path / "bad.yaml", "name: x\ncodes:\n  - name: a\n    colour: red\n")
     result = cli("codebook", "sync", "--file", bad)
     assert result.exit_code == 1
-    assert result.stderr.strip() == (f"Error: {bad}:4: codes[0].colour: Extra inputs are not "
-                                     "permitted")
+    assert result.stderr.strip() == (f"Error: {bad}:4: unknown field 'colour' in code 'a' — "
+                                     "did you mean 'color'?")
 
 
 def test_doctor_cli(cli, project):

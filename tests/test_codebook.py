@@ -70,9 +70,10 @@ def test_shipped_codebook_does_not_copy_the_seed_studies():
 
 
 @pytest.mark.parametrize("file, message", [
-    ("codebook-typo.yaml", r"codebook-typo.yaml:4: codes\[0\].colour: Extra inputs"),
-    ("codebook-dup-key.yaml", r":6: codes\[1\].key: shortcut 'k' is also used by 'a'"),
-    ("codebook-slash.yaml", r":3: codes\[0\].name: a code name cannot contain '/'"),
+    ("codebook-typo.yaml", r"codebook-typo.yaml:4: unknown field 'colour' in code 'trust' — "
+     r"did you mean 'color'\?"),
+    ("codebook-dup-key.yaml", r":6: key of code 'b': shortcut 'k' is also used by 'a'"),
+    ("codebook-slash.yaml", r":3: the code name 'a/b': a code name cannot contain '/'"),
     ("codebook-control.yaml", "control characters"),
     ("codebook-python-tag.yaml", r":1: YAML tags"),
 ])

@@ -60,10 +60,13 @@ class TokenPattern(BaseModel):
         for token in tokens:
             for key, value in token.items():
                 if key.upper() != key:
-                    raise ValueError(f"token attribute {key!r} must be upper case (LEMMA, LOWER…)")
+                    raise ValueError(f"token attribute {key!r} must be written in "
+                                     f"capitals: {key.upper()!r}")
                 if isinstance(value, dict) and "REGEX" in value:
-                    raise ValueError("REGEX token patterns are slow and unsafe; use phrases, "
-                                     "LEMMA, LOWER or IN lists")
+                    raise ValueError("regular expressions (REGEX) are not allowed in "
+                                     "patterns, as one can make matching take hours; write "
+                                     "the words: a phrase, LEMMA or LOWER, or an IN list "
+                                     "of words")
                 if key in _TEXT_ATTRS:
                     _check_text_value(key, value)
         return tokens
@@ -250,7 +253,8 @@ def flatten(spec: CodebookSpec) -> list[FlatCode]:
 def _cross_check(codes: list[FlatCode], source: str, doc: YamlDocument) -> None:
     def fail(code: FlatCode, field: str, message: str):
         loc = (*code.loc, field)
-        raise CodebookError(source, f"{_dotted(loc)}: {message}", line=doc.line_of(loc))
+        what = f"code {code.path!r}" if field == "name" else f"{field} of code {code.path!r}"
+        raise CodebookError(source, f"{what}: {message}", line=doc.line_of(loc))
 
     paths, keys, guids, folded = {}, {}, {}, {}
     for code in codes:
@@ -310,11 +314,10 @@ def parse_codebook(doc: YamlDocument, source: str, text: str) -> Codebook:
     try:
         spec = CodebookSpec.model_validate(doc.data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in _UNION_TAGS))
-        message = err["msg"].removeprefix("Value error, ")
-        raise CodebookError(source, f"{_dotted(loc) or 'codebook'}: {message}",
-                            line=doc.line_of(loc)) from None
+        from qcode.codebook.explain import explain
+
+        loc, message = explain(exc.errors(), doc.data, doc.line_of)
+        raise CodebookError(source, message, line=doc.line_of(loc)) from None
     codes = flatten(spec)
     _cross_check(codes, source, doc)
     return Codebook(spec, codes, source, text)
