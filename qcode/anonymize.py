@@ -15,6 +15,11 @@ deleted), SQLite overwrites freed pages (secure_delete) and the write-ahead log 
 truncated, so the old text does not linger in the files. Everything is one transaction.
 
 `pseudonymize` does the same replacement on exported text only.
+
+Russian names change with their case: a name listed as "Иван Петрович Сидоров" is also
+found as "Ивана Петровича Сидорова", "Ивану Петровичу Сидорову", … and a pseudonym
+written in Cyrillic is put in the same case ("Петру Ильичу"); a Latin one stays as it is.
+`scan` counts such forms under one name.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from qcode.errors import InputError, QcodeError
@@ -75,8 +81,20 @@ def scan(db, *, model: str | None = None, language: str = "en") -> list[Candidat
         for name, document in _entities(texts, model, language):
             found[name][document] += 1
             why.setdefault(name, "entity")
+    _fold_cases(found)
     return sorted((Candidate(name, sum(docs.values()), len(docs), why[name])
                    for name, docs in found.items()), key=lambda c: (-c.count, c.name))
+
+
+def _fold_cases(found: dict[str, Counter]) -> None:
+    """Count "Ивану Петровичу" under "Иван Петрович": the shortest form of a Russian
+    name found takes in the others (apply replaces them all)."""
+    for name in sorted(found, key=lambda n: (len(n), -sum(found[n].values()), n)):
+        if name not in found:
+            continue
+        for form in {f for forms in case_forms(name).values() for f in forms} - {name}:
+            if form in found:
+                found[name].update(found.pop(form))
 
 
 def _entities(texts, model: str, language: str):
@@ -133,6 +151,115 @@ def load_names(path: str | Path) -> dict[str, str]:
     return names
 
 
+_CYRILLIC_WORD = re.compile(r"[А-ЯЁа-яё]+(?:-[А-ЯЁа-яё]+)*")
+CASES = ("nom", "gen", "dat", "acc", "ins", "prep")
+# first names that end like surnames (-ина, -ин) but decline like nouns
+_FIRST_NAMES = {"марина", "галина", "ирина", "екатерина", "алина", "кристина", "полина",
+                "нина", "регина", "карина", "валентина", "ангелина", "арина", "альбина",
+                "зарина", "дина", "элина", "константин", "валентин", "вениамин", "мартин"}
+
+
+_FLEETING = {"пётр": "петр", "павел": "павл", "лев": "льв"}  # a vowel lost in the other cases
+
+
+def _declined(word: str) -> dict[str, list[str]]:
+    """The case forms of one Russian name word (first name, patronymic or surname), the
+    likeliest first; {} for a word that does not decline ("Шевченко") or is not
+    Cyrillic. Rules by ending, as Russian grammar gives them for names."""
+    if "-" in word:  # Петров-Водкин: each part
+        parts = [_declined(p) or {c: [p] for c in CASES} for p in word.split("-")]
+        return {c: ["-".join(p[c][0] for p in parts)] for c in CASES}
+    low = word.lower()
+    if not _CYRILLIC_WORD.fullmatch(word) or len(word) < 2:
+        return {}
+
+    def forms(stem: str, *endings) -> dict[str, list[str]]:
+        return {case: [stem + e for e in (ending if isinstance(ending, tuple) else (ending,))]
+                for case, ending in zip(CASES, ("", *endings), strict=True)}
+
+    def both(first: dict, second: dict) -> dict[str, list[str]]:
+        return {c: list(dict.fromkeys(first[c] + second[c])) for c in CASES}
+
+    hard = low[-2:-1] in set("гкхжчшщ") if len(low) > 1 else False
+    if low.endswith(("ович", "евич", "ич")):  # patronymic, and Сербич-like surnames
+        out = forms(word, "а", "у", "а", "ем", "е")
+    elif low.endswith(("овна", "евна", "ична", "инична")):
+        out = forms(word[:-1], "ы", "е", "у", ("ой", "ою"), "е")
+        out["nom"] = [word]
+    elif low.endswith(("ский", "цкий", "ской")):
+        out = forms(word[:-2], "ого", "ому", "ого", "им", "ом")
+        out["nom"] = [word]
+    elif low.endswith(("ская", "цкая")):
+        out = forms(word[:-2], "ой", "ой", "ую", "ой", "ой")
+        out["nom"] = [word]
+    elif low.endswith(("ова", "ева", "ёва", "ина", "ына")) and len(low) > 4:
+        surname = forms(word[:-1], "ой", "ой", "у", "ой", "ой")
+        noun = forms(word[:-1], "ы", "е", "у", "ой", "е")
+        out = both(noun, surname) if low in _FIRST_NAMES else both(surname, noun)
+        out["nom"] = [word]
+    elif low.endswith(("ов", "ев", "ёв", "ин", "ын")) and len(low) > 3:
+        surname = forms(word, "а", "у", "а", "ым", "е")
+        noun = forms(word, "а", "у", "а", "ом", "е")
+        out = both(noun, surname) if low in _FIRST_NAMES else both(surname, noun)
+    elif low.endswith("ия"):  # Мария
+        out = forms(word[:-1], "и", "и", "ю", "ей", "и")
+        out["nom"] = [word]
+    elif low.endswith("я"):  # Наталья, Катя
+        out = forms(word[:-1], "и", "е", "ю", "ей", "е")
+        out["nom"] = [word]
+    elif low.endswith("а"):  # Анна, Ольга, Никита, Саша
+        out = forms(word[:-1], "и" if hard else "ы", "е", "у",
+                    "ей" if low[-2:-1] in set("жчшщц") else "ой", "е")
+        out["nom"] = [word]
+    elif low.endswith("ий"):  # Юрий, Дмитрий
+        out = forms(word[:-1], "я", "ю", "я", "ем", "и")
+        out["nom"] = [word]
+    elif low.endswith(("й", "ь")):  # Сергей, Игорь
+        out = forms(word[:-1], "я", "ю", "я", "ем", "е")
+        out["nom"] = [word]
+    elif low[-1] in "бвгджзклмнпрстфхцчшщ":  # Иван, Олег, Борис; Пётр → Петра
+        stem = _FLEETING.get(low, low)
+        stem = word[0] + stem[1:] if word[0].isupper() else stem
+        out = forms(stem, "а", "у", "а", "ем" if low[-1] in "жчшщц" else "ом", "е")
+        out["nom"] = [word]
+    else:
+        return {}  # -о, -е, -и, -у, -ю: does not decline
+    if word.isupper():
+        out = {c: [f.upper() for f in v] for c, v in out.items()}
+    return out
+
+
+def case_forms(name: str) -> dict[str, list[str]]:
+    """The forms of a Russian name (one or more words) in each case; {} unless every
+    word is Cyrillic and at least one declines."""
+    words = name.split()
+    declined = [_declined(w) for w in words]
+    if not words or not any(declined) or not all(_CYRILLIC_WORD.fullmatch(w) for w in words):
+        return {}
+    out = {}
+    for case in CASES:
+        variants = [""]
+        for word, forms in zip(words, declined, strict=True):
+            options = forms.get(case, [word]) if forms else [word]
+            variants = [f"{v} {o}".strip() for v in variants for o in options][:16]
+        out[case] = variants
+    return out
+
+
+def with_cases(names: dict[str, str]) -> dict[str, str]:
+    """*names* and every case form of its Russian names, each to its pseudonym in that
+    case (a Cyrillic pseudonym declined alike; any other unchanged). A form that is
+    itself listed keeps its own pseudonym."""
+    out = dict(names)
+    for real, pseudonym in names.items():
+        forms = case_forms(real)
+        pseudonyms = case_forms(pseudonym)
+        for case in CASES[1:]:
+            for form in forms.get(case, []):
+                out.setdefault(form, pseudonyms[case][0] if pseudonyms else pseudonym)
+    return out
+
+
 def _pattern(names: dict[str, str]) -> re.Pattern:
     return re.compile("|".join(rf"(?<!\w){re.escape(n)}(?!\w)"
                                for n in sorted(names, key=len, reverse=True)))
@@ -140,7 +267,17 @@ def _pattern(names: dict[str, str]) -> re.Pattern:
 
 def pseudonymize(text: str, names: dict[str, str]) -> str:
     """Replace each name as a whole word, longest first (so 'Anna Ivanova' wins over
-    'Anna')."""
+    'Anna'), Russian names in every case."""
+    return _substitute(text, _expanded(tuple(names.items())))
+
+
+@lru_cache(maxsize=8)
+def _expanded(items: tuple) -> dict[str, str]:
+    return with_cases(dict(items))
+
+
+def _substitute(text: str, names: dict[str, str]) -> str:
+    """Replace each of *names* (forms included) as a whole word, longest first."""
     if not names:
         return text
     return _pattern(names).sub(lambda m: names[m.group()], text)
@@ -205,10 +342,11 @@ def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
     result = ApplyResult()
     if not names:
         return result
+    names = with_cases(names)
     targets = []
     for (name,) in db.execute("SELECT name FROM documents ORDER BY name").fetchall():
         current = resolve_document(db, name)
-        new_text = pseudonymize(current["text"], names)
+        new_text = _substitute(current["text"], names)
         if new_text != current["text"]:
             result.replaced += sum(len(re.findall(rf"(?<!\w){re.escape(n)}(?!\w)",
                                                   current["text"])) for n in names)
@@ -253,7 +391,7 @@ def _pseudonymize_suggestions(db, names: dict[str, str], result: ApplyResult) ->
             "SELECT id, rationale, evidence FROM suggestions").fetchall():
         if pattern.search(rationale) or pattern.search(evidence):
             db.execute("UPDATE suggestions SET rationale = ?, evidence = ? WHERE id = ?",
-                       [pseudonymize(rationale, names), pseudonymize(evidence, names),
+                       [_substitute(rationale, names), _substitute(evidence, names),
                         suggestion_id])
             result.suggestions += 1
 
@@ -289,7 +427,7 @@ def _pseudonymize_memos(db, memos, names: dict[str, str], coder: str,
     who, batch = coder_id(db, coder), new_batch()
     for memo_id, title, text in memos:
         db.execute("UPDATE memos SET title = ?, text = ?, updated = ? WHERE id = ?",
-                   [pseudonymize(title, names), pseudonymize(text, names), now(), memo_id])
+                   [_substitute(title, names), _substitute(text, names), now(), memo_id])
         log_change(db, "anonymize", "memo", memo_id, coder=who, batch=batch,
                    after={"names": "replaced"})
         result.memos += 1
@@ -305,7 +443,7 @@ def _scrub_log(db, names: dict[str, str], result: ApplyResult) -> None:
 
     def scrub(value):
         if isinstance(value, str):
-            return pseudonymize(value, names)
+            return _substitute(value, names)
         if isinstance(value, list):
             return [scrub(v) for v in value]
         if isinstance(value, dict):
