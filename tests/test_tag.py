@@ -111,3 +111,26 @@ def test_tag_auto_refuses_bad_input_and_writes_nothing(ready, project):
     result = ready("tag", "auto", "-c", "trst", "--role", "interviewer")
     assert result.exit_code == 1 and "no code 'trst'" in result.stderr
     assert table_counts(project.db) == before
+
+
+def test_tag_auto_in_russian_by_lemma_and_speaker(tmp_path, runner):
+    from qcode.cli.app import app
+    from qcode.project import Project
+
+    project = Project.init(tmp_path / "ru", coder="tester", language="ru")
+    text = ("Интервьюер: Вы доверяете судам?\n\n"
+            "Ольга: Я не доверяю судам. Доверие к людям у нас есть. Суды далеко.\n")
+    (tmp_path / "o.txt").write_text(text, encoding="utf-8")
+
+    def cli(*args):
+        return runner.invoke(app, ["--project", str(project.root), *map(str, args)])
+
+    cli("codebook", "sync", "--file", CODEBOOK)
+    assert cli("import", tmp_path / "o.txt").exit_code == 0
+    found = json.loads(cli("tag", "auto", "-n", "-f", "json", "--search", "доверять",
+                           "-c", "trust").stdout)
+    assert [r["text"] for r in found] == ["Вы доверяете судам?", "Я не доверяю судам."]
+    found = json.loads(cli("tag", "auto", "-n", "-f", "json", "--speaker", "ольга",
+                           "--role", "respondent", "-c", "trust").stdout)
+    assert [r["number"] for r in found] == [2, 3, 4]
+    project.close()

@@ -159,7 +159,9 @@ def auto(
                        model=project.config.nlp.model)
     if dry_run:
         rows = [{"document": p.document, "number": p.number, "start": p.start, "end": p.end,
-                 "speaker": p.speaker, "new": p.new,
+                 "speaker": p.speaker,
+                 "new": p.new if fmt is not Format.table else ("yes" if p.new else
+                                                               "already coded"),
                  "text": shorten(p.text, 60) if fmt is Format.table else p.text}
                 for p in result.planned]
         emit(rows, ["document", "number", "start", "end", "speaker", "new", "text"], fmt)
