@@ -34,6 +34,7 @@ def split_sentences(text: str, turns: list[Turn], language: str) -> list[tuple[i
     then by the sentencizer. Whitespace is trimmed from every sentence.
     """
     from qcode.nlp.pipeline import sentence_splitter
+    from qcode.nlp.sentences import sentence_spans
 
     nlp = sentence_splitter(language)
     pieces: list[tuple[int, int, int]] = []  # (turn index, start, end)
@@ -41,10 +42,10 @@ def split_sentences(text: str, turns: list[Turn], language: str) -> list[tuple[i
         for p_start, p_end in paragraphs(text, turn.start, turn.end):
             pieces.extend((index, s, e) for s, e in _chunks(text, p_start, p_end))
     sentences = []
-    docs = nlp.pipe((text[s:e] for _, s, e in pieces), batch_size=64)
-    for (index, offset, _), doc in zip(pieces, docs, strict=True):
-        for sent in doc.sents:
-            start, end = _strip(text, offset + sent.start_char, offset + sent.end_char)
+    spans = sentence_spans(nlp, (text[s:e] for _, s, e in pieces))
+    for (index, offset, _), found in zip(pieces, spans, strict=True):
+        for sent_start, sent_end in found:
+            start, end = _strip(text, offset + sent_start, offset + sent_end)
             if start < end:
                 sentences.append((index, start, end))
     return sentences

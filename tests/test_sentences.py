@@ -1,0 +1,75 @@
+"""qcode.nlp.sentences draws the sentencizer's boundaries without its Token objects."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qcode.nlp.sentences import _starts, sentence_spans
+
+PIECES = ["Hello", "world", "Mr.", "e.g.", "U.S.", "3.5", "ok", "Да", "т.", "е.", "нет",
+          ".", "!", "?", "...", "?!", "\"", "'", ")", "(", "»", "«", ",", ";", ":", "-",
+          "—", "…", "。", " ", "  ", "\n", "\t", "1", "42.", "don't", "(yes.)", "'no!'"]
+
+
+@pytest.fixture(scope="module")
+def splitters():
+    import spacy
+
+    made = {}
+    for lang in ("en", "ru", "xx"):
+        nlp = spacy.blank(lang)
+        nlp.add_pipe("sentencizer")
+        made[lang] = nlp
+    return made
+
+
+def _reference(nlp, text):
+    return [(s.start_char, s.end_char) for s in nlp(text).sents]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40), st.sampled_from(["en", "ru", "xx"]))
+def test_same_boundaries_as_the_sentencizer(splitters, pieces, lang):
+    text = "".join(p if p.isspace() else p + " " for p in pieces)
+    nlp = splitters[lang]
+    assert next(sentence_spans(nlp, [text])) == _reference(nlp, text)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=80))
+def test_same_boundaries_on_any_text(splitters, text):
+    nlp = splitters["en"]
+    assert next(sentence_spans(nlp, [text])) == _reference(nlp, text)
+
+
+def test_many_texts_in_order(splitters):
+    nlp = splitters["en"]
+    texts = ["One. Two three! Four?", "", "No end", "A. \"B.\" C"] * 50
+    assert list(sentence_spans(nlp, texts)) == [_reference(nlp, t) for t in texts]
+
+
+def test_starts_rule():
+    import numpy
+
+    punct = numpy.array([0, 1, 1, 0, 1, 0], dtype=bool)  # a . " b , c
+    final = numpy.array([0, 1, 0, 0, 0, 0], dtype=bool)
+    assert _starts(punct, final).tolist() == [0, 3]
+    # a sentence-final first token: the first plain token after it starts one too
+    assert _starts(numpy.array([1, 0]).astype(bool), numpy.array([1, 0]).astype(bool)
+                   ).tolist() == [0, 1]
+
+
+def test_other_pipelines_are_asked_themselves(splitters):
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+
+    @spacy.Language.component("test_no_split")
+    def no_split(doc):
+        for token in doc[1:]:
+            token.is_sent_start = False
+        return doc
+
+    nlp.add_pipe("test_no_split")
+    assert next(sentence_spans(nlp, ["One. Two."])) == [(0, 9)]
