@@ -208,3 +208,33 @@ def test_a_killed_xlsx_export_leaves_no_interview_text_beside_the_project(hostil
     assert doctor.exit_code == 1 and "left by a killed export" in doctor.stdout
     export_excerpts(hostile.db, Scope(), target, force=True)
     assert stale_scratch() == [] and [p.name for p in target.parent.iterdir()] == ["x.xlsx"]
+
+
+def test_xlsx_has_sheets_only_for_codes_in_the_export_and_numbers_as_numbers(project,
+                                                                              tmp_path):
+    """Issue 16, item 8: no empty sheets for codes outside the filter; a year, an age or
+    a score is a number in the spreadsheet, so it sorts and sums."""
+    db = project.db
+    sync(db, load_codebook(CODEBOOK))
+    write(tmp_path / "in" / "a.md", "---\nrole: activist\nyear: 2019\nage: 34\nscore: 2.5\n"
+          "zip: '01234'\n---\nAnna: We trusted them.\n\nAnna: We wrote to the mayor.\n")
+    import_paths(db, [tmp_path / "in"], ImportOptions())
+    add_coding(db, "a", "distrust", coder="anna", segment=1)
+    add_coding(db, "a", "appeals", coder="anna", segment=2)
+    out = tmp_path / "trust.xlsx"
+    export_excerpts(db, Scope(code="trust", children=True), out)
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["All", "trust", "Codebook", "Documents"]
+    sheet = book["All"]
+    header = [c.value for c in sheet[1]]
+    row = dict(zip(header, (c.value for c in sheet[2]), strict=True))
+    assert (row["year"], row["age"], row["score"]) == (2019, 34, 2.5)
+    assert row["zip"] == "01234" and row["role"] == "activist"  # text stays text
+    documents = book["Documents"]
+    names = [c.value for c in documents[1]]
+    assert dict(zip(names, (c.value for c in documents[2]), strict=True))["year"] == 2019
+    everything = tmp_path / "all.xlsx"
+    export_excerpts(db, Scope(), everything)
+    # loyalty has no codings: no sheet for it either
+    assert openpyxl.load_workbook(everything).sheetnames == [
+        "All", "trust", "empowerment", "Codebook", "Documents"]

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from qcode.analysis.excerpts import excerpt_rows
 from qcode.analysis.scope import Scope, documents_in_scope
-from qcode.documents import attributes_of
 from qcode.errors import QcodeError
 from qcode.export.files import atomic_output, scratch
 
@@ -66,7 +65,7 @@ def collect(db, scope: Scope, *, context: int = 1, only: set[int] | None = None)
         "FROM codes WHERE status = 'active' ORDER BY position, path")]
     description = {c["id"]: c["description"] for c in codes}
     documents = documents_in_scope(db, scope)
-    attributes = attributes_of(db, documents)
+    attributes = typed_attributes(db, documents)
     keys = sorted({k for values in attributes.values() for k in values})
     attribute_columns = {k: (f"attribute_{k}" if k in FIXED else k) for k in keys}
     rows = []
@@ -79,7 +78,7 @@ def collect(db, scope: Scope, *, context: int = 1, only: set[int] | None = None)
                "memo": r["memo"], "created": r["created"],
                "attributes": r["attributes"], "document_id": r["document_id"]}
         for key, column in attribute_columns.items():
-            row[column] = r["attributes"].get(key)
+            row[column] = attributes.get(r["document_id"], r["attributes"]).get(key)
         rows.append(row)
     columns = ["document", "speaker", *attribute_columns.values(), *FIXED[2:]]
     if not context:
@@ -95,6 +94,30 @@ def collect(db, scope: Scope, *, context: int = 1, only: set[int] | None = None)
         code["examples"] = "\n".join(json.loads(code["examples"] or "[]"))
         code["excerpts"] = per_code[code["path"]]
     return Table(columns, rows, attribute_columns, codes, docs)
+
+
+def typed_attributes(db, document_ids: list[int]) -> dict[int, dict]:
+    """Each document's attributes with integers and numbers as numbers (a year or an age
+    is then a number in the spreadsheet: it sorts and sums), the rest as stored text."""
+    wanted = set(document_ids)
+    out: dict[int, dict] = {d: {} for d in document_ids}
+    for doc_id, key, value, kind in db.execute(
+            "SELECT document_id, key, value, type FROM attributes ORDER BY document_id, key"):
+        if doc_id in wanted:
+            out[doc_id][key] = _typed(value, kind)
+    return out
+
+
+def _typed(value: str | None, kind: str):
+    if value is None or kind not in ("integer", "number"):
+        return value
+    try:
+        number = int(value) if kind == "integer" else float(value)
+    except ValueError:
+        return value
+    if kind == "integer" and str(number) != value.strip():
+        return value  # '01234' is a code (a postcode, an id), not the number 1234
+    return number if abs(number) < 2 ** 53 else value  # beyond that Excel rounds: keep text
 
 
 def _origin(origin: str, run_id: int | None) -> str:
@@ -207,8 +230,12 @@ def sheet_names(codes: list[str]) -> dict[str, str]:
 def _xlsx(table: Table, path: Path, force: bool, warnings: list[str]) -> int:
     import xlsxwriter
 
-    tops = list(dict.fromkeys(c["path"].split("/")[0] for c in table.codes))
-    tops += sorted({r["code"].split("/")[0] for r in table.rows} - set(tops))
+    # one sheet per top-level code with excerpts here: codes outside the filter (--code,
+    # --where, --coder…) or never coded get none
+    present = {r["code"].split("/")[0] for r in table.rows}
+    tops = [t for t in dict.fromkeys(c["path"].split("/")[0] for c in table.codes)
+            if t in present]
+    tops += sorted(present - set(tops))
     names = sheet_names(tops)
     import io
 
