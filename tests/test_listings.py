@@ -37,3 +37,20 @@ def test_log_prints_readable_lines_and_json_stays_raw(ready):
     assert raw[0]["action"] == "remove" and raw[0]["before"]["code_id"]
     assert raw[0]["summary"] == removed
     assert cli("log", "--coder", "nobody").stderr.startswith("The change log is empty")
+
+
+def test_agree_explains_a_blank_kappa_beside_full_agreement(ready):
+    cli = ready
+    for coder in ("anna", "boris"):
+        cli("tag", "add", DOC, "-s", "3", "-c", "distrust", "--coder", coder)
+    cli("tag", "add", DOC, "-s", "4", "-c", "interpersonal", "--coder", "anna")
+    table = cli("agree", "--coders", "anna,boris").stdout.splitlines()
+    cells = {line.split("│")[0].strip(): [c.strip() for c in line.split("│")[1:]]
+             for line in table if "│" in line}
+    # nobody applied 'network': complete agreement, kappa undefined, and said why
+    assert cells["trust/network"][1:] == ["1.0", "n/a*", "n/a*"]
+    assert cells["trust/distrust"][2] == "1.0"
+    assert table[-1].startswith("n/a* kappa and alpha are undefined when every unit falls "
+                                "in one category")
+    raw = json.loads(cli("agree", "--coders", "anna,boris", "-f", "json").stdout)
+    assert next(r for r in raw if r["code"] == "trust/network")["cohen_kappa"] is None

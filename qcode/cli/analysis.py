@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from qcode.cli.common import project_of
-from qcode.cli.output import FORMAT_HELP, Format, emit, message, shorten
+from qcode.cli.output import FORMAT_HELP, Format, emit, emit_text, message, shorten
 
 CodeOpt = Annotated[str | None, typer.Option("--code", "-c", help="Only this code.")]
 ChildrenOpt = Annotated[bool, typer.Option(help="With --code: include its sub-codes.")]
@@ -154,8 +154,38 @@ def agree(ctx: typer.Context,
                     "text"], fmt)
         message(f"{len(rows)} disagreement(s)")
         return
-    emit([r.row() for r in results], ["code", "units", "percent_agreement", "cohen_kappa",
-                                      "krippendorff_alpha"], fmt)
+    rows = [r.row() for r in results]
+    columns = ["code", "units", "percent_agreement", "cohen_kappa", "krippendorff_alpha"]
+    if fmt is not Format.table:
+        emit(rows, columns, fmt)
+        return
+    emit_agreement(rows, columns, pair=len(names) == 2)
+
+
+UNDEFINED = "n/a*"
+
+
+def emit_agreement(rows: list[dict], columns: list[str], *, pair: bool) -> None:
+    """The agreement table, with a footnote saying why a kappa or alpha is blank (beside
+    an agreement of 1.0, which looks like a mistake without it)."""
+    notes = []
+    one_category = [r for r in rows if r["units"] and (
+        (pair and r["cohen_kappa"] is None) or r["krippendorff_alpha"] is None)]
+    for row in one_category:
+        for column in ("cohen_kappa", "krippendorff_alpha"):
+            if row[column] is None and (pair or column != "cohen_kappa"):
+                row[column] = UNDEFINED
+    if one_category:
+        notes.append(f"{UNDEFINED} kappa and alpha are undefined when every unit falls in one "
+                     "category (no coder applied the code, or all applied it to every unit): "
+                     "agreement is then complete, but there is nothing to compare with "
+                     "chance.")
+    if not pair:
+        notes.append("Cohen's kappa compares two coders; with more, read Krippendorff's "
+                     "alpha.")
+    emit(rows, columns, Format.table)
+    if notes:
+        emit_text("\n".join(notes))
 
 
 def cooccur(ctx: typer.Context,
