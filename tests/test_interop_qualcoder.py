@@ -87,9 +87,12 @@ def test_qualcoder_project_comes_over_whole(project, qualcoder):
                            codebook_path=project.codebook_path, coder="tester")
     assert result.codings == 3 and result.share == 1.0
     assert sorted(result.coders) == ["anna", "boris"]
-    assert result.warnings == ["image, audio or video sources are not imported (qcode holds "
-                               "text only)"]
+    assert result.warnings == [
+        "image, audio or video sources are not imported (qcode holds text only)",
+        f"{qualcoder}: 'a01' is in language 'ru', not the project's default 'en': stored as "
+        "'ru' (say otherwise with a `language:` attribute or --language)"]
     db = project.db
+    assert db.execute("SELECT language FROM documents").fetchall() == [("ru",)]
     codings = db.execute(
         "SELECT g.path, k.name, substr(r.text, c.start + 1, c.\"end\" - c.start) FROM codings "
         "c JOIN codes g ON g.id = c.code_id JOIN coders k ON k.id = c.coder_id JOIN revisions "

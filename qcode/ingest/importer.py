@@ -104,23 +104,30 @@ def _attributes_for(doc: ParsedDocument, path: Path, options: ImportOptions) -> 
 
 def _language(doc: ParsedDocument, attributes: dict, path: Path,
               options: ImportOptions) -> tuple[str, list[str]]:
-    """The document's language and any warning: --language, else its own ``language``
-    attribute (front matter, CSV column, --attributes, --attr), else the language its
-    text is in, else the project's default. A detected language other than the
-    default is said, so that a Russian transcript is not quietly read as English."""
+    return document_language(doc.text, doc.name, str(path), attributes.get("language"),
+                             options.default_language, options.language)
+
+
+def document_language(text: str, name: str, where: str, attribute, default: str,
+                      forced: str | None = None) -> tuple[str, list[str]]:
+    """A document's language and any warning: *forced* (--language), else its own
+    ``language`` attribute (front matter, CSV column, --attributes, --attr), else the
+    language its text is in, else the project's *default*. A detected language other
+    than the default is said, so that a Russian transcript is not quietly read as
+    English."""
     from qcode.ingest.language import detect_language
 
-    if options.language:
-        return options.language, []
-    value = str(attributes.get("language") or "").strip().lower()
+    if forced:
+        return forced, []
+    value = str(attribute or "").strip().lower()
     if value.isalpha() and 2 <= len(value) <= 3:
         return value, []
-    detected = detect_language(doc.text)
-    if detected is None or detected == options.default_language:
-        return options.default_language, []
-    return detected, [f"{path}: {doc.name!r} is in language {detected!r}, not the project's "
-                      f"default {options.default_language!r}: stored as {detected!r} (say "
-                      "otherwise with a `language:` attribute or --language)"]
+    detected = detect_language(text)
+    if detected is None or detected == default:
+        return default, []
+    return detected, [f"{where}: {name!r} is in language {detected!r}, not the project's "
+                      f"default {default!r}: stored as {detected!r} (say otherwise with a "
+                      "`language:` attribute or --language)"]
 
 
 def import_file(db, path: Path, name: str, options: ImportOptions) -> FileResult:

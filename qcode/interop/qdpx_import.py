@@ -399,7 +399,7 @@ def import_parsed(db, project: Project, path: str | Path, *, codebook_path: Path
 def _prepare(source: Source, origin: str, result: ProjectImport, speaker_pattern,
              default_language):
     """Parse and segment outside the write lock; convert the offsets."""
-    from qcode.ingest.importer import sha256
+    from qcode.ingest.importer import document_language, sha256
     from qcode.labels import cleaned
 
     where = str(result.path)
@@ -432,8 +432,10 @@ def _prepare(source: Source, origin: str, result: ProjectImport, speaker_pattern
                      speaker_pattern)
     except InputError:
         raise InteropError(f"{result.path}: source {source.name!r} has no text") from None
-    language = source.attributes.get("language", (default_language,))[0]
-    language = language if language.isalpha() and 2 <= len(language) <= 3 else default_language
+    language, said = document_language(doc.text, source.name, where,
+                                       source.attributes.get("language", ("",))[0],
+                                       default_language)
+    result.warnings += said
     sentences = split_sentences(doc.text, doc.turns, language)
     report = SourceReport(source.name, convention, sum(len(s.codings) for _, _, s in placed),
                           share, "added")
