@@ -34,7 +34,7 @@ codes:
   - name: trust
     patterns:
       en: [trust]
-      ru: [доверять, {phrase: полагаться на}]
+      ru: [доверять, доверие, {phrase: полагаться на}]
     negated: distrust
   - name: distrust
     patterns: [distrust, недоверие]
@@ -145,17 +145,20 @@ def test_each_document_gets_its_languages_patterns_and_russian_negation(project,
     assert not {f for f in found if f[0] == "en" and f[1] == "institutions"}
     stored = json.loads(project.db.execute(
         "SELECT patterns FROM codes WHERE path = 'trust'").fetchone()[0])
-    assert stored == {"en": ["trust"], "ru": ["доверять", {"phrase": "полагаться на",
-                                                         "attr": "LEMMA"}]}
+    assert stored == {"en": ["trust"], "ru": ["доверять", "доверие",
+                                              {"phrase": "полагаться на", "attr": "LEMMA"}]}
 
 
 def test_russian_negation_cues(project, tmp_path):
-    text = ("Интервьюер: А суду?\nРеспондент: Никогда не доверяла суду. Ни капли доверия. "
-            "Нет доверия и полиции. Я полагаюсь на друзей.\n")
+    text = ("Интервьюер: А суду?\nРеспондент: Никогда не доверяла суду. Ни капли доверия.\n\n"
+            "Нет доверия и полиции.\n\nЯ полагаюсь на друзей. Доверие к соседям есть.\n")
     found = suggested(project, tmp_path, {"r": text})
-    assert ("r", "distrust", "rules: negated “доверяла” (→ distrust)") in found
-    assert ("r", "trust", "rules: matched “полагаюсь на”") in found
-    assert not {f for f in found if f[1] == "trust" and "доверя" in f[2]}
+    by_sentence = {}
+    for _, path, rationale in found:
+        by_sentence.setdefault(rationale.split("“")[1].split("”")[0], set()).add(path)
+    assert by_sentence == {"доверяла": {"distrust"}, "доверия": {"distrust"},
+                           "полагаюсь на": {"trust"}, "Доверие": {"trust"}}
+    assert ("r", "distrust", "rules: negated “доверия” (→ distrust)") in found
 
 
 # -- anonymize --------------------------------------------------------------------------
