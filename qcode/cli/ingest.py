@@ -23,7 +23,9 @@ def import_(
         "--attributes", help="CSV table: first column a document or file name, the others "
         "attributes. It may lie among the transcripts: it is not imported as one.")] = None,
     language: Annotated[str | None, typer.Option(
-        help="Language of these transcripts (default: front matter, else the project's).")] = None,
+        help="Language of these transcripts, an ISO 639 code such as en or ru (default: a "
+        "`language` attribute, else the language found in the text, else the project's).")
+    ] = None,
     coder: Annotated[str | None, typer.Option(help="Who imports (for the change log).")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.table,
 ) -> None:
