@@ -148,8 +148,8 @@ def explain(exc: yaml.YAMLError, text: str) -> tuple[int | None, str]:
     if line is not None:  # a quote that closed too early, on this line or one above
         for number in range(context_line or 1, line + 1):
             trouble = _quote_trouble(source_line(number))
-            if trouble:
-                return number, trouble
+            if trouble and (trouble[0] == "early" or _reopened(lines[number:line], trouble[1])):
+                return number, trouble[2]
     here = source_line(line).strip()
     if "mapping values" in problem:
         key, _, value = here.partition(": ")
@@ -207,9 +207,10 @@ def shorten_text(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def _quote_trouble(line: str) -> str | None:
+def _quote_trouble(line: str) -> tuple[str, str, str] | None:
     """What is wrong with a quoted value on *line* (`key: "…"` or `- '…'`), if anything:
-    a quote that never closes on the line, or one that closes before the text ends."""
+    ("open", quote, sentence) for a quote that does not close on the line, ("early", …)
+    for one that closes before the text ends."""
     body = line.strip()
     if body.startswith("- "):
         body = body[2:].lstrip()
@@ -233,9 +234,21 @@ def _quote_trouble(line: str) -> str | None:
                 continue
             rest = body[index + 1:].strip()
             if rest and not rest.startswith("#") and rest[0] not in ",]}:":
-                return (f"the text in quotes ends early, at the {quote} before "
-                        f"{shorten_text(rest, 20)!r}; {_QUOTES[quote]}")
+                return "early", quote, (f"the text in quotes ends early, at the {quote} "
+                                        f"before {shorten_text(rest, 20)!r}; {_QUOTES[quote]}")
             return None
         index += 1
-    return (f"the text in quotes that starts on this line has no closing {quote}; "
-            f"close it on the same line ({_QUOTES[quote]})")
+    return "open", quote, (f"the text in quotes that starts on this line has no closing "
+                           f"{quote}; close it on the same line ({_QUOTES[quote]})")
+
+
+def _reopened(below: list[str], quote: str) -> bool:
+    """Whether the quote left open above is 'closed' by one that opens a value below
+    (`description: "…`): then it was never closed. A quote closing inside running text
+    ends a legitimate quoted text over several lines."""
+    for line in below:
+        index = line.find(quote)
+        if index >= 0:
+            before = line[:index].rstrip()
+            return not before.strip() or before.endswith((":", "-"))
+    return True

@@ -27,6 +27,9 @@ def loader(request, monkeypatch):
      "item (a code) starts with '- '"),
     (HEAD + '    description: "unclosed\n  - name: b\n    description: "y"\n', 4,
      'the text in quotes that starts on this line has no closing "'),
+    # a quoted text over two lines is fine: the mistake below it is the one told
+    (HEAD + '    description: "a long text\n      that goes on"\n    examples: [x\n'
+     "  - name: b\n", 6, "the '[' opened on this line is not closed with ']'"),
     (HEAD + '    description: "never closed\n  - name: b\n', 4,
      'the text in quotes that starts on this line has no closing "'),
     (HEAD + "    description: 'it's broken\n", 4,
