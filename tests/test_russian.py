@@ -151,13 +151,15 @@ def test_each_document_gets_its_languages_patterns_and_russian_negation(project,
 
 def test_russian_negation_cues(project, tmp_path):
     text = ("Интервьюер: А суду?\nРеспондент: Никогда не доверяла суду. Ни капли доверия.\n\n"
-            "Нет доверия и полиции.\n\nЯ полагаюсь на друзей. Доверие к соседям есть.\n")
+            "Нет доверия и полиции.\n\nЯ полагаюсь на друзей. Доверие к соседям есть. "
+            "Но чиновникам нельзя доверять.\n")
     found = suggested(project, tmp_path, {"r": text})
     by_sentence = {}
     for _, path, rationale in found:
         by_sentence.setdefault(rationale.split("“")[1].split("”")[0], set()).add(path)
     assert by_sentence == {"доверяла": {"distrust"}, "доверия": {"distrust"},
-                           "полагаюсь на": {"trust"}, "Доверие": {"trust"}}
+                           "полагаюсь на": {"trust"}, "Доверие": {"trust"},
+                           "доверять": {"distrust"}, "чиновникам": {"institutions"}}
     assert ("r", "distrust", "rules: negated “доверия” (→ distrust)") in found
 
 

@@ -23,7 +23,8 @@ from collections.abc import Iterable, Sequence
 
 NEGATION_CUES = frozenset({"not", "n't", "never", "no", "nor", "neither", "without", "hardly",
                            "cannot", "dont", "didnt", "doesnt", "wasnt", "werent", "isnt",
-                           "не", "нет", "никогда", "ни", "без"})
+                           "не", "нет", "никогда", "ни", "без", "нельзя", "невозможно",
+                           "нисколько", "ничуть", "отнюдь"})
 NEGATION_WINDOW = 3
 # Words of talk, not of content: a turn of "Yeah, okay." has no words of its own to learn
 # from (spaCy's stop lists keep most of them; these are the ones they leave in).
