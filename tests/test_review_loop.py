@@ -104,3 +104,19 @@ def test_read_key_reads_letters_enter_and_escape_from_a_terminal():
             assert read_key(stream) == key
     os.close(master)
     os.close(slave)
+
+
+def test_a_memo_on_a_passage_follows_it_into_a_corrected_transcript(cli, suggested, tmp_path):
+    one, _ = first_two(suggested)
+    cli("review", "--coder", "anna", input="m\nsaid with irony\nq\n")
+    db = Project.open(suggested.root).db
+    text = db.execute("SELECT text FROM revisions WHERE id = 1").fetchone()[0]
+    passage = text[one["start"]:one["end"]]
+    corrected = tmp_path / "corrected.md"
+    corrected.write_text(text.replace(passage, "[pause] " + passage), encoding="utf-8")
+    assert cli("doc", "update", DOC, corrected).exit_code == 0
+    db = Project.open(suggested.root).db
+    revision, start, end = db.execute(
+        "SELECT m.revision_id, m.start, m.\"end\" FROM memos m").fetchone()
+    new_text = db.execute("SELECT text FROM revisions WHERE id = ?", [revision]).fetchone()[0]
+    assert revision != 1 and new_text[start:end] == passage
