@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections import Counter
 
-SAMPLE = 6_000  # characters looked at: from the start, the middle and the end of the text
+SAMPLE = 3_000  # characters looked at: from the start, the middle and the end of the text
 MIN_WORDS = 8  # fewer words than this say nothing
 MIN_SHARE = 0.10  # of the words, at least this many must be the language's function words
 MARGIN = 1.25  # and the best language must beat the next by this factor
