@@ -98,7 +98,7 @@ def test_read_key_reads_letters_enter_and_escape_from_a_terminal():
 
     master, slave = pty.openpty()
     with open(slave, "rb", buffering=0, closefd=False) as stream:
-        for typed, key in ((b"A", "a"), ("ф".encode(), "ф"), (b"\r", ""), (b"\x1b[A", "q"),
+        for typed, key in ((b"A", "a"), ("ф".encode(), "ф"), (b"\r", ""), (b"\x1b[A", "?"), (b"\x1b", "q"),
                            (b"\x04", "q")):
             os.write(master, typed)
             assert read_key(stream) == key

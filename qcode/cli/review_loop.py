@@ -38,9 +38,8 @@ def read_key(stream=None) -> str:
     try:
         tty.setcbreak(fd, termios.TCSANOW)  # keep what was typed ahead
         first = os.read(fd, 1)
-        if first == b"\x1b":  # Escape, or the start of an arrow key's sequence
-            _drain(fd)
-            return "q"
+        if first == b"\x1b":  # Escape quits; an arrow or function key's sequence is no key
+            return "?" if _drain(fd) else "q"
         if first >= b"\x80":  # the rest of a UTF-8 letter
             need = 1 if first < b"\xe0" else 2 if first < b"\xf0" else 3
             first += os.read(fd, need)
@@ -52,12 +51,16 @@ def read_key(stream=None) -> str:
     return "" if key in ("\r", "\n") else key.lower()
 
 
-def _drain(fd: int) -> None:
+def _drain(fd: int) -> bool:
+    """Read what else is waiting (the rest of an escape sequence); True if anything was."""
     import select
 
-    while select.select([fd], [], [], 0.01)[0]:
+    more = False
+    while select.select([fd], [], [], 0.02)[0]:
         if not os.read(fd, 16):
-            return
+            break
+        more = True
+    return more
 
 
 def run_loop(project, coder: str, *, code=None, document=None, order="uncertain") -> None:
