@@ -73,3 +73,18 @@ def test_other_pipelines_are_asked_themselves(splitters):
 
     nlp.add_pipe("test_no_split")
     assert next(sentence_spans(nlp, ["One. Two."])) == [(0, 9)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=12), max_size=30))
+def test_batches_of_docs_keep_to_their_own_doc(splitters, texts):
+    """Docs starting with punctuation or empty, in batches: nothing crosses a doc."""
+    import qcode.nlp.sentences as sentences
+
+    nlp = splitters["en"]
+    texts = ["".join(p if p.isspace() else p + " " for p in pieces) for pieces in texts]
+    old, sentences.BATCH = sentences.BATCH, 7
+    try:
+        assert list(sentence_spans(nlp, texts)) == [_reference(nlp, t) for t in texts]
+    finally:
+        sentences.BATCH = old

@@ -31,33 +31,73 @@ def sentence_spans(nlp, texts: Iterable[str]) -> Iterator[list[tuple[int, int]]]
         for doc in nlp.pipe(texts, batch_size=64):
             yield [(s.start_char, s.end_char) for s in doc.sents]
         return
-    from spacy.attrs import IDX, IS_PUNCT, LENGTH, ORTH
+    from spacy.attrs import IDX, IS_PUNCT, LENGTH
 
-    sentencizer = nlp.get_pipe("sentencizer")
-    strings = nlp.vocab.strings
-    finals = numpy.asarray(sorted(strings.add(c) for c in sentencizer.punct_chars),
-                           dtype=numpy.uint64)
+    columns = [IDX, LENGTH, IS_PUNCT, _final_flag(nlp)]
+    batch = []
     for doc in nlp.tokenizer.pipe(texts, batch_size=BATCH):
-        if not len(doc):
+        batch.append(doc.to_array(columns) if len(doc) else None)
+        if len(batch) == BATCH:
+            yield from _batch_spans(batch)
+            batch = []
+    yield from _batch_spans(batch)
+
+
+_FLAGS: dict[int, tuple[object, int]] = {}
+
+
+def _final_flag(nlp) -> int:
+    """A lexeme flag of *nlp*'s vocabulary: the token is one of the sentencizer's
+    sentence-final characters (registered once per vocabulary)."""
+    known = _FLAGS.get(id(nlp.vocab))
+    if known is None or known[0] is not nlp.vocab:
+        finals = frozenset(nlp.get_pipe("sentencizer").punct_chars)
+        known = (nlp.vocab, nlp.vocab.add_flag(lambda text: text in finals))
+        _FLAGS[id(nlp.vocab)] = known
+    return known[1]
+
+
+def _batch_spans(tables: list) -> Iterator[list[tuple[int, int]]]:
+    """The sentences of a batch of docs (their token arrays; None for an empty doc),
+    worked out for the whole batch at once: numpy's cost is per call, not per token."""
+    present = [t for t in tables if t is not None]
+    if not present:
+        yield from ([] for _ in tables)
+        return
+    lengths = numpy.asarray([len(t) for t in present])
+    firsts = numpy.concatenate([[0], numpy.cumsum(lengths)[:-1]])
+    table = numpy.concatenate(present)
+    starts = _starts(table[:, 2].astype(bool), table[:, 3].astype(bool),
+                     numpy.repeat(firsts, lengths))
+    begin = table[:, 0].astype(numpy.int64)
+    finish = begin + table[:, 1].astype(numpy.int64)
+    # each doc's first token starts a sentence, so the token before the next start
+    # ends one, also at the end of a doc
+    ends = numpy.append(starts[1:], len(table)) - 1
+    chars = list(zip(begin[starts].tolist(), finish[ends].tolist(), strict=True))
+    cuts = numpy.searchsorted(starts, numpy.append(firsts, len(table))).tolist()
+    k = 0
+    for t in tables:
+        if t is None:
             yield []
-            continue
-        table = doc.to_array([IDX, LENGTH, IS_PUNCT, ORTH])
-        starts = _starts(table[:, 2].astype(bool), numpy.isin(table[:, 3], finals))
-        begin = table[:, 0].astype(numpy.int64)
-        finish = begin + table[:, 1].astype(numpy.int64)
-        ends = numpy.append(starts[1:], len(doc)) - 1
-        yield list(zip(begin[starts].tolist(), finish[ends].tolist(), strict=True))
+        else:
+            yield chars[cuts[k]:cuts[k + 1]]
+            k += 1
 
 
-def _starts(punct: numpy.ndarray, final: numpy.ndarray) -> numpy.ndarray:
-    """Token indexes that start a sentence: 0, and each token that is neither
-    punctuation nor sentence-final when a sentence-final token lies between it and the
-    previous such token."""
+def _starts(punct: numpy.ndarray, final: numpy.ndarray,
+            doc_first: numpy.ndarray | None = None) -> numpy.ndarray:
+    """Token indexes that start a sentence: each doc's first token (*doc_first*: per
+    token, the index of its doc's first token; one doc when None), and each token that is
+    neither punctuation nor sentence-final when a sentence-final token of its doc lies
+    between it and the previous such token."""
+    if doc_first is None:
+        doc_first = numpy.zeros(len(punct), dtype=numpy.int64)
     plain = numpy.flatnonzero(~(punct | final))
     seen = numpy.concatenate([[0], numpy.cumsum(final)])  # finals before each index
     previous = numpy.concatenate([[-1], plain[:-1]])
-    between = seen[plain] - seen[previous + 1]
-    starts = plain[between > 0]
-    if not len(starts) or starts[0] != 0:
-        starts = numpy.concatenate([[0], starts])
-    return starts
+    since = numpy.maximum(previous + 1, doc_first[plain])
+    is_start = numpy.zeros(len(punct), dtype=bool)
+    is_start[plain[seen[plain] - seen[since] > 0]] = True
+    is_start[numpy.unique(doc_first)] = True
+    return numpy.flatnonzero(is_start)
