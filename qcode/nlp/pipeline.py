@@ -50,13 +50,25 @@ def _register_abbreviations() -> None:
     @Language.component("qcode_abbreviations")
     def join_after_abbreviations(doc):
         """Undo a sentence start after "<abbreviation> ." when the next word is in lower
-        case or a number: a sentence in these languages starts with a capital."""
+        case or a number: a sentence in these languages starts with a capital. Found on
+        the token arrays; only the few such tokens are touched."""
+        import numpy
+        from spacy.attrs import IS_DIGIT, IS_LOWER, LOWER, ORTH, SENT_START
+
         known = ABBREVIATIONS.get(doc.lang_, frozenset())
-        for i in range(2, len(doc)):
-            token = doc[i]
-            if (token.is_sent_start and doc[i - 1].text == "." and
-                    doc[i - 2].lower_ in known and (token.is_lower or token.is_digit)):
-                token.is_sent_start = False
+        if len(doc) < 3 or not known:
+            return doc
+        strings = doc.vocab.strings
+        array = doc.to_array([SENT_START, ORTH, LOWER, IS_LOWER, IS_DIGIT])
+        starts = numpy.nonzero(array[2:, 0] == 1)[0] + 2
+        starts = starts[(array[starts - 1, 1] == strings.add(".")) &
+                        ((array[starts, 3] == 1) | (array[starts, 4] == 1))]
+        hashes = numpy.asarray([strings.add(w) for w in known], dtype=array.dtype)
+        starts = starts[numpy.isin(array[starts - 2, 2], hashes)]
+        if len(starts):
+            sent_starts = array[:, [0]].copy()
+            sent_starts[starts, 0] = numpy.array(-1).astype(array.dtype)  # "not a start"
+            doc.from_array([SENT_START], sent_starts)
         return doc
 
 
