@@ -33,9 +33,12 @@ EXPECTED_TABLES = {
     "models": ["id", "created", "coder", "data_sha256", "meta", "data"],
     "changes": ["id", "at", "coder_id", "action", "entity", "entity_id", "before", "after",
                 "batch"],
+    "codings_version": ["id", "version"],
+    "codings_cache": ["id", "version", "columns"],
 }
 EXPECTED_TRIGGERS = {"revisions_immutable", "changes_append_only_update",
-                     "changes_append_only_delete"}
+                     "changes_append_only_delete", "codings_version_insert",
+                     "codings_version_update", "codings_version_delete"}
 EXPECTED_VIEWS = {"current_revisions"}
 
 

@@ -122,25 +122,40 @@ class _Codings:
     def __init__(self, db, revisions: list[int], coder_ids: list[int], code_ids: list[int]):
         self.revisions = revisions
         self.revisions_json = json.dumps(revisions)
-        rows = np.array(db.execute(
-            "SELECT revision_id * 4294967296 + start, \"end\", code_id * 4294967296 + coder_id "
-            "FROM codings WHERE revision_id IN (SELECT value FROM json_each(?)) AND coder_id IN "
-            "(SELECT value FROM json_each(?))", [self.revisions_json, json.dumps(coder_ids)]
-        ).fetchall(), dtype=np.int64).reshape(-1, 3)
-        revision, start = np.divmod(rows[:, 0], _SHIFT)
-        code_id, coder_id = np.divmod(rows[:, 2], _SHIFT)
+        from qcode.analysis.frame import coding_columns, on_postgres
+
+        if on_postgres(db):
+            rows = np.array(db.execute(
+                "SELECT revision_id * 4294967296 + start, \"end\", code_id * 4294967296 + "
+                "coder_id FROM codings WHERE revision_id IN (SELECT value FROM json_each(?)) "
+                "AND coder_id IN (SELECT value FROM json_each(?))",
+                [self.revisions_json, json.dumps(coder_ids)]).fetchall(),
+                dtype=np.int64).reshape(-1, 3)
+            revision, start = np.divmod(rows[:, 0], _SHIFT)
+            end = rows[:, 1]
+            code_id, coder_id = np.divmod(rows[:, 2], _SHIFT)
+        else:  # every coding, from the analyses' cached copy (qcode.analysis.frame)
+            _, revision, start, end, code_id, coder_id = coding_columns(db)
+            keep = (np.isin(revision, np.array(revisions, dtype=np.int64))
+                    & np.isin(coder_id, np.array(coder_ids, dtype=np.int64)))
+            revision, start, end = revision[keep], start[keep], end[keep]
+            code_id, coder_id = code_id[keep], coder_id[keep]
         code = _index_of(code_id, code_ids)
         keep = code >= 0
-        self.revision, self.start, self.end = revision[keep], start[keep], rows[keep, 1]
+        self.revision, self.start, self.end = revision[keep], start[keep], end[keep]
         self.code = code[keep]
         self.coder = _index_of(coder_id[keep], coder_ids)
         self.rank = _index_of(self.revision, revisions)
 
     def lengths(self, db) -> np.ndarray:
-        """Per revision (in rank order), the length of its text."""
-        length = dict(db.execute("SELECT id, length(text) FROM revisions WHERE id IN "
-                                 "(SELECT value FROM json_each(?))",
+        """Per revision (in rank order), the length of its text: from the word index,
+        which keeps it (length(text) would count the characters of every transcript)."""
+        length = dict(db.execute("SELECT revision_id, length FROM revision_words WHERE "
+                                 "revision_id IN (SELECT value FROM json_each(?))",
                                  [self.revisions_json]).fetchall())
+        missing = json.dumps([r for r in self.revisions if r not in length])
+        length.update(db.execute("SELECT id, length(text) FROM revisions WHERE id IN "
+                                 "(SELECT value FROM json_each(?))", [missing]).fetchall())
         return np.array([length[r] for r in self.revisions], dtype=np.int64)
 
 
@@ -171,9 +186,10 @@ def _tally(code: np.ndarray, bits: np.ndarray, weight: np.ndarray, n_codes: int,
 def _segments(db, codings: _Codings, n_codes: int, n_coders: int, disagreements: bool):
     """Each sentence is a unit; coder k applied a code to it when one of k's codings of
     the code covers at least half of it or lies inside it."""
-    from qcode.analysis.frame import sentence_spans
+    from qcode.analysis.frame import sentence_spans, unique
 
-    begins, finishes, number = sentence_spans(db, codings.revisions_json)
+    begins, finishes, number = sentence_spans(db, codings.revisions_json,
+                                              numbers=disagreements)
     a = codings.revision * _SHIFT + codings.start
     b = codings.revision * _SHIFT + codings.end
     # the sentences each coding touches: ending after its start, starting before its end
@@ -187,7 +203,7 @@ def _segments(db, codings: _Codings, n_codes: int, n_coders: int, disagreements:
     covers = (overlap > 0) & ((overlap * 2 >= hi - lo) | ((s >= lo) & (e <= hi)))
     pair, sentence = pair[covers], sentence[covers]
     # one bit per coder and (code, sentence) unit: distinct bits summed are OR-ed
-    marks = np.unique((codings.code[pair] * len(begins) + sentence) << n_coders
+    marks = unique((codings.code[pair] * len(begins) + sentence) << n_coders
                       | np.int64(1) << codings.coder[pair])
     units, inverse = np.unique(marks >> n_coders, return_inverse=True)
     bits = np.bincount(inverse, weights=marks & ((1 << n_coders) - 1),
@@ -211,11 +227,13 @@ def _segments(db, codings: _Codings, n_codes: int, n_coders: int, disagreements:
 def _characters(db, codings: _Codings, n_codes: int, n_coders: int, disagreements: bool):
     """Each character is a unit. Sweep the coding boundaries of every (revision, code)
     laid end to end: between two boundaries each coder's coverage is constant."""
+    from qcode.analysis.frame import unique
+
     lengths = codings.lengths(db)
     group = codings.rank * max(n_codes, 1) + codings.code
     base = group * _SHIFT
     a, b = base + codings.start, base + codings.end
-    events = np.unique(np.concatenate([a, b, np.unique(base)]))
+    events = unique(np.concatenate([a, b, base]))
     bits = np.zeros(len(events), dtype=np.int64)
     for k in range(n_coders):
         mine = codings.coder == k

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from itertools import combinations
 
 from qcode.analysis.scope import Scope
 from qcode.errors import QcodeError
@@ -16,7 +15,7 @@ def cooccurrence(db, scope: Scope, *, unit: str = "segment"):
     both, an example unit as (revision, start, end), or ("doc", id) for documents)."""
     import numpy as np
 
-    from qcode.analysis.frame import CodingFrame
+    from qcode.analysis.frame import CodingFrame, unique
 
     if unit not in UNITS:
         raise QcodeError(f"--unit is one of {', '.join(UNITS)}")
@@ -27,38 +26,65 @@ def cooccurrence(db, scope: Scope, *, unit: str = "segment"):
         keys = None
     else:
         starts, ends, _ = frame.sentences if unit == "segment" else frame.turns
-        spans = np.stack([starts, ends], axis=1)
         shift = np.int64(1) << 32
         a, b = frame.revision * shift + frame.start, frame.revision * shift + frame.end
         # the units a coding overlaps: those ending after its start and starting before its end
-        first = np.searchsorted(spans[:, 1], a, "right")
-        last = np.searchsorted(spans[:, 0], b, "left")
+        first = np.searchsorted(ends, a, "right")
+        last = np.searchsorted(starts, b, "left")
         width = np.maximum(last - first, 0)
         unit_of = np.repeat(first, width) + (np.arange(width.sum())
                                              - np.repeat(np.cumsum(width) - width, width))
         codes_of = np.repeat(frame.code, width)
-        keys = spans
+        keys = (starts, ends)
     base = int(codes_of.max()) + 1 if len(codes_of) else 1
-    packed = np.unique(unit_of * base + codes_of)  # each (unit, code) once, sorted by unit
+    packed = unique(unit_of * base + codes_of)  # each (unit, code) once, sorted by unit
     units, codes = np.divmod(packed, base)
     counts: Counter = Counter()
     for code_id, n in zip(*np.unique(codes, return_counts=True), strict=True):
         counts[paths[int(code_id)]] = int(n)
-    pairs: dict[tuple[str, str], list] = {}
+    pairs = _pairs(units, codes, paths, keys)
+    return sorted(counts), counts, pairs
+
+
+def _pairs(units, codes, paths: dict[int, str], keys) -> dict[tuple[str, str], tuple]:
+    """Per pair of code paths (in order) that share a unit: (units with both, the first
+    such unit as an example key), in the order the pairs first occur. *units* and *codes*:
+    each (unit, code) once, sorted by unit. Counted on whole columns, one pass per number
+    of codes in a unit, not one per unit."""
+    import numpy as np
+
+    names = sorted(set(paths.values()))
+    rank = np.zeros(max(paths, default=0) + 1, dtype=np.int64)
+    position = {name: i for i, name in enumerate(names)}
+    rank[list(paths)] = [position[p] for p in paths.values()]
     starts = np.flatnonzero(np.diff(units, prepend=-1))
     sizes = np.diff(np.append(starts, len(units)))
-    for first, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
-        where = int(units[first])
+    found_keys, found_units = [], []
+    for size in np.unique(sizes[sizes > 1]).tolist():
+        first = starts[sizes == size]
+        ranks = np.sort(rank[codes[first[:, None] + np.arange(size)]], axis=1)
+        i, j = np.triu_indices(size, 1)
+        found_keys.append((ranks[:, i] * len(names) + ranks[:, j]).reshape(-1))
+        found_units.append(np.repeat(units[first], len(i)))
+    if not found_keys:
+        return {}
+    pair, unit = np.concatenate(found_keys), np.concatenate(found_units)
+    order = np.lexsort((unit, pair))
+    pair, unit = pair[order], unit[order]
+    heads = np.flatnonzero(np.diff(pair, prepend=-1))
+    count = np.diff(np.append(heads, len(pair)))
+    pair, unit = pair[heads], unit[heads]
+    out = {}
+    for k in np.lexsort((pair, unit)).tolist():
+        where = int(unit[k])
         if keys is None:
             key: tuple = ("doc", where)
         else:
-            key = (int(keys[where, 0] >> 32), int(keys[where, 0] & 0xFFFFFFFF),
-                   int(keys[where, 1] & 0xFFFFFFFF))
-        together = sorted(paths[c] for c in codes[first:first + size].tolist())
-        for x, y in combinations(together, 2):
-            entry = pairs.setdefault((x, y), [0, key])
-            entry[0] += 1
-    return sorted(counts), counts, {k: (v[0], v[1]) for k, v in pairs.items()}
+            key = (int(keys[0][where] >> 32), int(keys[0][where] & 0xFFFFFFFF),
+                   int(keys[1][where] & 0xFFFFFFFF))
+        a, b = divmod(int(pair[k]), len(names))
+        out[names[a], names[b]] = (int(count[k]), key)
+    return out
 
 
 def jaccard(counts: Counter, both: int, a: str, b: str) -> float:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from qcode.analysis.scope import Scope, excerpts, with_attributes
 
 
-def excerpt_rows(db, scope: Scope, *, context: int = 0, limit: int | None = None) -> list[dict]:
-    found = excerpts(db, scope, limit=limit, context=context)
+def excerpt_rows(db, scope: Scope, *, context: int = 0, limit: int | None = None,
+                 ids: list[int] | None = None) -> list[dict]:
+    found = excerpts(db, scope, limit=limit, context=context, ids=ids)
     attributes = with_attributes(db, found)
     rows = []
     for e in found:

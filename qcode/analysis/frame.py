@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from qcode.analysis.scope import Scope, codings_in_scope
+from qcode.store.connection import db_errors
 from qcode.store.words import sentence_rows, turn_rows
 
 COLUMNS = ("document", "revision", "start", "end", "code", "coder")
@@ -23,29 +24,29 @@ _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
 
 
 class CodingFrame:
+    """The codings in scope as int64 columns: id, document, revision, start, end, code and
+    coder, in no particular order."""
+
     def __init__(self, db, rows: list[tuple]) -> None:
         """*rows*: (document, revision, start, end, code, coder) per coding."""
         self.db = db
         data = np.array(rows, dtype=np.int64).reshape(-1, len(COLUMNS))
         self.document, self.revision, self.start, self.end, self.code, self.coder = data.T
+        self.id = np.full(len(data), -1, dtype=np.int64)
 
     @classmethod
     def load(cls, db, scope: Scope) -> CodingFrame:
-        sql, params = codings_in_scope(db, scope, joins=None)
-        # three packed columns instead of six: half the time to fetch 90,000 codings
-        sql = ("SELECT c.revision_id * 4294967296 + c.start, c.\"end\", "
-               "c.code_id * 4294967296 + c.coder_id " + sql)
-        packed = np.array(db.execute(sql, params).fetchall(), dtype=np.int64).reshape(-1, 3)
         frame = cls.__new__(cls)
         frame.db = db
-        frame.revision, frame.start = np.divmod(packed[:, 0], _SHIFT)
-        frame.end = packed[:, 1]
-        frame.code, frame.coder = np.divmod(packed[:, 2], _SHIFT)
-        document_of = db.execute("SELECT id, document_id FROM revisions").fetchall()
-        lookup = np.zeros(max((r for r, _ in document_of), default=0) + 1, dtype=np.int64)
-        for revision, document in document_of:
-            lookup[revision] = document
-        frame.document = lookup[frame.revision]
+        if scope.origin or on_postgres(db):
+            columns = _fetch_columns(db, *codings_in_scope(db, scope, joins=None))
+        else:
+            columns = coding_columns(db)
+            keep = _in_scope(db, scope, columns)
+            if keep is not None:
+                columns = columns[:, keep]
+        frame.id, frame.revision, frame.start, frame.end, frame.code, frame.coder = columns
+        frame.document = _document_of(db)[frame.revision]
         return frame
 
     def __len__(self) -> int:
@@ -54,30 +55,36 @@ class CodingFrame:
     @cached_property
     def revisions_json(self) -> str:
         """The revisions with codings in scope, as a JSON list for ``json_each(?)``."""
-        return json.dumps(np.unique(self.revision).tolist())
+        return json.dumps(unique(self.revision).tolist())
 
     @cached_property
     def span(self) -> np.ndarray:
-        """Per coding, a number shared by the codings of the same span (one sort, once)."""
-        order = np.lexsort((self.end, self.start, self.revision))
+        """Per coding, a number shared by the codings of the same span, from 0 (one sort,
+        once)."""
+        where = self.revision * _SHIFT + self.start
+        order = np.lexsort((self.end, where))
         changed = np.ones(len(self), dtype=bool)
         if len(self) > 1:
-            r, s, e = self.revision[order], self.start[order], self.end[order]
-            changed[1:] = (r[1:] != r[:-1]) | (s[1:] != s[:-1]) | (e[1:] != e[:-1])
+            w, e = where[order], self.end[order]
+            changed[1:] = (w[1:] != w[:-1]) | (e[1:] != e[:-1])
         out = np.empty(len(self), dtype=np.int64)
-        out[order] = np.cumsum(changed)
+        out[order] = np.cumsum(changed) - 1
         return out
+
+    @cached_property
+    def _speaker_number(self) -> np.ndarray:
+        """Per coding, its speaker's id + 1 (0: none)."""
+        return self.speaker + 1
 
     def excerpts(self, mask) -> int:
         """Distinct coded spans (the same span coded twice counts once)."""
-        return len(np.unique(self.span[mask]))
+        return _distinct(self.span, mask)
 
     def documents(self, mask) -> int:
-        return len(np.unique(self.document[mask]))
+        return _distinct(self.document, mask)
 
     def speakers(self, mask) -> int:
-        found = self.speaker[mask]
-        return len(np.unique(found[found >= 0]))
+        return _distinct(self._speaker_number, mask, skip_zero=True)
 
     @cached_property
     def speaker(self) -> np.ndarray:
@@ -98,8 +105,13 @@ class CodingFrame:
     @cached_property
     def _positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Codings in position order, with their global start and end (the revisions'
-        word bitmaps laid end to end), the number of words ending at or before the start,
-        and of words starting before the end."""
+        word bitmaps laid end to end), and two word counts comparable between codings of
+        one stretch of overlapping codings: of the words ending at or before the start,
+        and of the words starting before the end.
+
+        Only the bitmap bytes under some coding are counted (a tenth of the text, not one
+        pass over all of it): the counts are local to each stretch of overlapping codings
+        of the whole frame, which holds every stretch of any subset of them."""
         rows = self.db.execute(
             "SELECT revision_id, nonspace FROM revision_words WHERE revision_id IN "
             "(SELECT value FROM json_each(?)) ORDER BY revision_id",
@@ -109,24 +121,49 @@ class CodingFrame:
         sizes = np.array([len(row[1]) for row in rows], dtype=np.int64)
         first_byte = np.zeros(int(self.revision.max(initial=0)) + 1, dtype=np.int64)
         first_byte[[row[0] for row in rows]] = np.cumsum(sizes) - sizes + 1
+        del rows
         base = first_byte[self.revision] * 8
         a, b = self.start + base, self.end + base
         a[base == 0] = b[base == 0] = 0
-        # bit i of *starts*: a word starts at i (i is not whitespace, i - 1 is)
-        before = (nonspace << 1) | np.concatenate([[0], nonspace[:-1] >> 7]).astype(np.uint8)
-        starts = nonspace & ~before
-        counted = np.concatenate([[0], np.cumsum(_POPCOUNT[starts], dtype=np.int64)])
+        order = np.argsort(a, kind="stable")
+        sa, sb = a[order], b[order]
+        # stretches of overlapping (or touching) codings, in position order
+        reach = np.maximum.accumulate(sb)
+        new = np.ones(len(sa), dtype=bool)
+        new[1:] = sa[1:] > reach[:-1]
+        firsts = np.flatnonzero(new)
+        stretch = np.cumsum(new) - 1
+        # the bytes of each stretch, and the one before (for a start on a byte boundary)
+        lo = np.maximum((sa[firsts] >> 3) - 1, 0)
+        hi = reach[np.append(firsts[1:] - 1, len(sa) - 1)] >> 3
+        width = hi - lo + 1
+        offset = np.cumsum(width) - width
+        index = np.repeat(lo - offset, width) + np.arange(int(width.sum()))
+
+        def word_starts(k: np.ndarray) -> np.ndarray:
+            """Bit i of byte k set: a word starts there (i is not whitespace, i - 1 is)."""
+            left = (nonspace[np.maximum(k - 1, 0)] >> 7) * (k > 0)
+            here = nonspace[k]
+            return here & ~((here << 1) | left.astype(np.uint8))
+
+        counted = np.concatenate([[0], np.cumsum(_POPCOUNT[word_starts(index)])])
+        del index
 
         def starts_before(p: np.ndarray) -> np.ndarray:
-            return counted[p >> 3] + _POPCOUNT[starts[p >> 3] & ((1 << (p & 7)) - 1)]
+            k = p >> 3
+            return (counted[offset[stretch] + k - lo[stretch]]
+                    + _POPCOUNT[word_starts(k) & ((1 << (p & 7)) - 1)])
 
         def inside_word(p: np.ndarray) -> np.ndarray:
             return (nonspace[p >> 3] >> (p & 7)) & 1
 
         # words starting before a, less the one a cuts through (a - 1 and a in one word)
-        straddled = inside_word(np.maximum(a - 1, 0)) & inside_word(a) & (a > 0)
-        order = np.argsort(a, kind="stable")
-        return order, a, b, starts_before(a) - straddled, starts_before(b)
+        straddled = inside_word(np.maximum(sa - 1, 0)) & inside_word(sa) & (sa > 0)
+        ended_before = np.empty(len(a), dtype=np.int64)
+        started_before = np.empty(len(a), dtype=np.int64)
+        ended_before[order] = starts_before(sa) - straddled
+        started_before[order] = starts_before(sb)
+        return order, a, b, ended_before, started_before
 
     def words(self, mask) -> int:
         """Words in the union of the coded spans (overlapping codings count once); a word
@@ -140,16 +177,15 @@ class CodingFrame:
         new = np.ones(len(a), dtype=bool)
         new[1:] = a[1:] > reach[:-1]
         firsts = np.flatnonzero(new)
-        lasts = np.append(firsts[1:] - 1, len(a) - 1)
-        # word counts grow with the position, so the furthest end has the largest count
-        inside = (np.maximum.accumulate(started_before[chosen])[lasts]
+        # within a stretch the counts grow with the position: the furthest end counts most
+        inside = (np.maximum.reduceat(started_before[chosen], firsts)
                   - ended_before[chosen][firsts])
         return int(np.maximum(inside, 0).sum())
 
     @cached_property
     def sentences(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The sentences of the revisions in scope; see `sentence_spans`."""
-        return sentence_spans(self.db, self.revisions_json)
+        """The sentences of the revisions in scope; see `sentence_spans` (no numbers)."""
+        return sentence_spans(self.db, self.revisions_json, numbers=False)
 
     @cached_property
     def turns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -172,13 +208,33 @@ class CodingFrame:
         return per_document[inverse]
 
 
-def sentence_spans(db, revisions_json: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def unique(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` by sorting: numpy 2.3+ finds the distinct values of a plain
+    ``np.unique`` call by hashing, which on a million int64 keys takes 60 times as long."""
+    ordered = np.sort(values, axis=None)
+    keep = np.ones(len(ordered), dtype=bool)
+    keep[1:] = ordered[1:] != ordered[:-1]
+    return ordered[keep]
+
+
+def _distinct(numbers: np.ndarray, mask, *, skip_zero: bool = False) -> int:
+    """How many distinct values *numbers* (small, from 0: ids) has under *mask*:
+    counting in bins costs no sort (a tenth of ``np.unique``'s time)."""
+    counts = np.bincount(numbers[mask])
+    return int(np.count_nonzero(counts[1:] if skip_zero else counts))
+
+
+def sentence_spans(db, revisions_json: str, *, numbers: bool = True
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(starts, ends, numbers) of the sentences of the revisions in *revisions_json*,
-    sorted; starts and ends as revision id * 2**32 + offset. From the sentence index
+    sorted; starts and ends as revision id * 2**32 + offset; numbers (from 1 in each
+    revision) only when asked for, else None. From the sentence index
     (qcode.store.words): one row per revision instead of one per sentence."""
     starts, ends, counts = _offsets(sentence_rows(db, revisions_json))
-    numbers = np.arange(1, len(starts) + 1) - np.repeat(np.cumsum(counts) - counts, counts)
-    return starts, ends, numbers
+    if not numbers:
+        return starts, ends, None
+    return starts, ends, (np.arange(1, len(starts) + 1)
+                          - np.repeat(np.cumsum(counts) - counts, counts))
 
 
 def _offsets(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -189,3 +245,121 @@ def _offsets(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     starts = np.frombuffer(b"".join(row[1] for row in rows), dtype="<u4") + base
     ends = np.frombuffer(b"".join(row[2] for row in rows), dtype="<u4") + base
     return starts, ends, counts
+
+
+def on_postgres(db) -> bool:
+    """Whether *db* is a project on a PostgreSQL server (read without touching the
+    connection's sqlite-utils fallback, whose import costs 0.1 s)."""
+    dialect = vars(db).get("dialect")
+    return getattr(dialect, "name", "sqlite") == "postgresql"
+
+
+_CACHED = ("id", "revision", "start", "end", "code", "coder")  # the columns of coding_columns
+_U4 = np.dtype("<u4")
+
+
+def coding_columns(db) -> np.ndarray:
+    """Every coding as int64 columns (id, revision, start, end, code, coder), in id order:
+    from the cached copy (migration m005) when no coding has changed since it was
+    written, else fetched and, when the write lock is free at once, cached for the next
+    command."""
+    if on_postgres(db):
+        return np.stack(_fetch_columns(db, "FROM codings c", []))
+    try:
+        version = db.execute("SELECT version FROM codings_version").fetchone()[0]
+    except db_errors("OperationalError"):  # a database without the cache tables
+        return np.stack(_fetch_columns(db, "FROM codings c", []))
+    held = db.__dict__.get("_coding_columns")  # this process read them already (report)
+    if held is not None and held[0] == version:
+        return held[1]
+    row = db.execute("SELECT v.version, c.version, c.columns FROM codings_version v "
+                     "LEFT JOIN codings_cache c ON c.id = 1").fetchone()
+    if row[1] == row[0]:
+        columns = np.frombuffer(row[2], dtype=_U4).reshape(len(_CACHED), -1).astype(np.int64)
+        columns.flags.writeable = False  # shared by the analyses of this process
+        db.__dict__["_coding_columns"] = (row[0], columns)
+        return columns
+    conn = db.conn
+    if conn.in_transaction:  # inside the caller's transaction: read, never write
+        return np.stack(_fetch_columns(db, "FROM codings c", []))
+    conn.execute("BEGIN")  # the version and the codings from one snapshot
+    try:
+        version = db.execute("SELECT version FROM codings_version").fetchone()[0]
+        columns = np.stack(_fetch_columns(db, "FROM codings c", []))
+    finally:
+        conn.execute("COMMIT")
+    if columns.size and (columns.min() < 0 or columns.max() > 0xFFFFFFFF):
+        return columns
+    _store_cache(db, version, columns.astype(_U4).tobytes())
+    return columns
+
+
+def _store_cache(db, version: int, blob: bytes) -> None:
+    """Write the cached copy unless a writer holds the lock (never wait for one) or the
+    codings changed meanwhile; a database that cannot be written is simply not cached."""
+    conn = db.conn
+    try:
+        timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if conn.execute("SELECT version FROM codings_version").fetchone()[0] == version:
+                    conn.execute("INSERT OR REPLACE INTO codings_cache (id, version, columns) "
+                                 "VALUES (1, ?, ?)", [version, blob])
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+    except db_errors():
+        pass
+
+
+def _fetch_columns(db, sql: str, params: list) -> tuple[np.ndarray, ...]:
+    """(id, revision, start, end, code, coder) of the codings ``SELECT … {sql}`` finds."""
+    # packed in pairs: a third less to fetch than six columns
+    packed = np.array(db.execute(
+        "SELECT c.id, c.revision_id * 4294967296 + c.start, c.\"end\", "
+        "c.code_id * 4294967296 + c.coder_id " + sql + " ORDER BY c.id", params).fetchall(),
+        dtype=np.int64).reshape(-1, 4)
+    revision, start = np.divmod(packed[:, 1], _SHIFT)
+    code, coder = np.divmod(packed[:, 3], _SHIFT)
+    return packed[:, 0], revision, start, packed[:, 2], code, coder
+
+
+def _in_scope(db, scope: Scope, columns: np.ndarray) -> np.ndarray | None:
+    """Which of *columns* (from `coding_columns`) the scope keeps (None: all), by the
+    filters of ``codings_in_scope`` except --origin (for which the frame uses that)."""
+    from qcode.analysis.scope import documents_in_scope
+    from qcode.codes import descendants, resolve_code
+
+    keep = None
+
+    def narrow(values: np.ndarray, wanted: list[int]) -> None:
+        nonlocal keep
+        found = np.isin(values, np.array(wanted, dtype=np.int64))
+        keep = found if keep is None else keep & found
+
+    if scope.where or scope.document:
+        narrow(_document_of(db)[columns[1]], documents_in_scope(db, scope))
+    if scope.code:
+        code_id = resolve_code(db, scope.code)["id"]
+        narrow(columns[4], descendants(db, code_id) if scope.children else [code_id])
+    if scope.coders:
+        narrow(columns[5], [r[0] for r in db.execute(
+            f"SELECT id FROM coders WHERE name IN ({','.join('?' * len(scope.coders))})",
+            list(scope.coders))])
+    return keep
+
+
+def _document_of(db) -> np.ndarray:
+    """Per revision id, its document's id."""
+    document_of = db.execute("SELECT id, document_id FROM revisions").fetchall()
+    lookup = np.zeros(max((r for r, _ in document_of), default=0) + 1, dtype=np.int64)
+    if document_of:
+        revisions, documents = np.array(document_of, dtype=np.int64).T
+        lookup[revisions] = documents
+    return lookup

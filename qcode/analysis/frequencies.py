@@ -44,7 +44,7 @@ def stats(db, scope: Scope, *, by: str | None = None, by_coder: bool = False) ->
     optionally per value of a document attribute or per coder."""
     import numpy as np
 
-    from qcode.analysis.frame import CodingFrame
+    from qcode.analysis.frame import CodingFrame, unique
 
     if by and by_coder:
         raise QcodeError("use --by or --by-coder, not both")
@@ -59,7 +59,7 @@ def stats(db, scope: Scope, *, by: str | None = None, by_coder: bool = False) ->
         values = sorted(denominators)
         group = frame.group_of_documents(value_of, values, NONE)
     coder_names = dict(db.execute("SELECT id, name FROM coders").fetchall())
-    coders = sorted((coder_names[int(i)], int(i)) for i in np.unique(frame.coder))
+    coders = sorted((coder_names[int(i)], int(i)) for i in unique(frame.coder))
     rows = []
     for code_id, path in _active_codes(db):
         mask = np.isin(frame.code, list(tree[code_id]))

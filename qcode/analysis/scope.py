@@ -91,11 +91,15 @@ def count_excerpts(db, scope: Scope) -> int:
 
 
 def excerpts(db, scope: Scope, *, with_text: bool = True, limit: int | None = None,
-             context: int = 0) -> list[Excerpt]:
-    """The codings in scope (the first *limit* of them, in document order) with (unless
-    *with_text* is false) their text, speaker and sentence number, and *context*
-    sentences before and after."""
+             context: int = 0, ids: list[int] | None = None) -> list[Excerpt]:
+    """The codings in scope (the first *limit* of them, in document order; only those
+    with these *ids*, if given) with (unless *with_text* is false) their text, speaker
+    and sentence number, and *context* sentences before and after."""
     sql, params = codings_in_scope(db, scope)
+    if ids is not None:
+        sql += (" AND " if " WHERE " in sql else " WHERE ") + (
+            "c.id IN (SELECT value FROM json_each(?))")
+        params = [*params, json.dumps(ids)]
     rows = db.execute(
         "SELECT c.id, d.id, d.name, c.revision_id, c.start, c.\"end\", c.code_id, g.path, "
         "k.name, c.origin, c.created, (SELECT group_concat(m.text, ' | ') FROM memos m "

@@ -251,8 +251,27 @@ def m004_learned_models(db: Database) -> None:
         db.execute("ALTER TABLE suggestions ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]'")
 
 
+def m005_codings_cache(db: Database) -> None:
+    """A columnar copy of the codings for the analysis commands (qcode.analysis.frame),
+    valid while ``codings_version`` has not moved: every insert, update and delete of a
+    coding (cascades included) bumps it, in the same transaction. Fetching 900,000
+    codings row by row takes 0.5 s of Python on a 10,000-transcript project; the copy is
+    one 20 MB blob. SQLite only: on PostgreSQL the analyses read the codings directly."""
+    if getattr(vars(db).get("dialect"), "name", "sqlite") == "postgresql":
+        return
+    db.execute("CREATE TABLE codings_version (id INTEGER PRIMARY KEY CHECK (id = 1), "
+               "version INTEGER NOT NULL)")
+    db.execute("INSERT INTO codings_version (id, version) VALUES (1, 0)")
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(f"CREATE TRIGGER codings_version_{event.lower()} AFTER {event} ON codings "
+                   "BEGIN UPDATE codings_version SET version = version + 1; END")
+    db.execute("CREATE TABLE codings_cache (id INTEGER PRIMARY KEY CHECK (id = 1), "
+               "version INTEGER NOT NULL, columns BLOB NOT NULL)")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_analysis_indexes,
-                                                m003_segment_indexes, m004_learned_models]
+                                                m003_segment_indexes, m004_learned_models,
+                                                m005_codings_cache]
 
 
 def schema_version(db: Database) -> int:

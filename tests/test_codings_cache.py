@@ -1,0 +1,76 @@
+"""The analysis commands' cached copy of the codings (migration m005): used while no
+coding has changed, never stale after any insert, update or delete (cascades included),
+and never waiting for another writer's lock."""
+
+import time
+
+import numpy as np
+import pytest
+
+from conftest import CODEBOOK, SAMPLE
+from qcode.analysis.frame import coding_columns
+from qcode.codebook.model import load_codebook
+from qcode.codebook.sync import sync
+from qcode.coding import add_coding
+from qcode.ingest.importer import ImportOptions, import_paths
+from qcode.store import transaction
+from qcode.store.connection import connect
+
+
+@pytest.fixture
+def db(project):
+    db = project.db
+    sync(db, load_codebook(CODEBOOK))
+    import_paths(db, [SAMPLE], ImportOptions())
+    for n in range(1, 6):
+        add_coding(db, "a01-housing-perm", "distrust", coder="anna", segment=n)
+        add_coding(db, "b01-ngo-department-perm", "appeals", coder="boris", segment=n)
+    return db
+
+
+def fetched(db) -> np.ndarray:
+    return np.array(db.execute("SELECT id, revision_id, start, \"end\", code_id, coder_id "
+                               "FROM codings ORDER BY id").fetchall(), dtype=np.int64).T
+
+
+def cached_version(db):
+    row = db.execute("SELECT version FROM codings_cache").fetchone()
+    return row and row[0]
+
+
+def test_the_copy_is_written_once_then_read(db):
+    assert cached_version(db) is None
+    assert (coding_columns(db) == fetched(db)).all()
+    version = db.execute("SELECT version FROM codings_version").fetchone()[0]
+    assert cached_version(db) == version > 0
+    db.execute("UPDATE codings_cache SET columns = ?", [np.zeros(6, "<u4").tobytes()])
+    assert coding_columns(db).shape == (6, 1)  # read from the copy, not the table
+
+
+@pytest.mark.parametrize("change", [
+    lambda db: add_coding(db, "a01-housing-perm", "network", coder="anna", segment=9),
+    lambda db: db.execute("UPDATE codings SET code_id = (SELECT min(id) FROM codes) "
+                          "WHERE id = (SELECT max(id) FROM codings)"),
+    lambda db: db.execute("DELETE FROM codings WHERE id = (SELECT min(id) FROM codings)"),
+    lambda db: db.execute("DELETE FROM documents WHERE name = 'b01-ngo-department-perm'"),
+])
+def test_any_change_to_the_codings_makes_the_copy_stale(db, change):
+    coding_columns(db)
+    with transaction(db):
+        change(db)
+    assert (coding_columns(db) == fetched(db)).all()
+    assert cached_version(db) == db.execute("SELECT version FROM codings_version").fetchone()[0]
+
+
+def test_a_busy_database_is_read_without_waiting_or_caching(db, project):
+    other = connect(project.db_path, project.key()).conn  # encrypted too, under --encrypted
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        start = time.perf_counter()
+        assert (coding_columns(db) == fetched(db)).all()
+        assert time.perf_counter() - start < 2  # the busy timeout is 5 s
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert cached_version(db) is None
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
