@@ -135,7 +135,7 @@ class _Codings:
             end = rows[:, 1]
             code_id, coder_id = np.divmod(rows[:, 2], _SHIFT)
         else:  # every coding, from the analyses' cached copy (qcode.analysis.frame)
-            _, revision, start, end, code_id, coder_id = coding_columns(db)
+            _, revision, start, end, code_id, coder_id = coding_columns(db)[:6]
             keep = (np.isin(revision, np.array(revisions, dtype=np.int64))
                     & np.isin(coder_id, np.array(coder_ids, dtype=np.int64)))
             revision, start, end = revision[keep], start[keep], end[keep]

@@ -33,19 +33,22 @@ class CodingFrame:
         data = np.array(rows, dtype=np.int64).reshape(-1, len(COLUMNS))
         self.document, self.revision, self.start, self.end, self.code, self.coder = data.T
         self.id = np.full(len(data), -1, dtype=np.int64)
+        self._derived = None  # (words before start, before end, speaker) per coding
 
     @classmethod
     def load(cls, db, scope: Scope) -> CodingFrame:
         frame = cls.__new__(cls)
         frame.db = db
+        frame._derived = None
         if scope.origin or on_postgres(db):
             columns = _fetch_columns(db, *codings_in_scope(db, scope, joins=None))
         else:
-            columns = coding_columns(db)
+            columns = coding_columns(db, derived=True)
             keep = _in_scope(db, scope, columns)
             if keep is not None:
                 columns = columns[:, keep]
-        frame.id, frame.revision, frame.start, frame.end, frame.code, frame.coder = columns
+            frame._derived = columns[6:]
+        frame.id, frame.revision, frame.start, frame.end, frame.code, frame.coder = columns[:6]
         frame.document = _document_of(db)[frame.revision]
         return frame
 
@@ -89,6 +92,8 @@ class CodingFrame:
     @cached_property
     def speaker(self) -> np.ndarray:
         """Per coding, the speaker id of the turn it starts in (-1: none)."""
+        if self._derived is not None:
+            return self._derived[2]
         out = np.full(len(self), -1, dtype=np.int64)
         if not len(self):
             return out
@@ -104,6 +109,15 @@ class CodingFrame:
 
     @cached_property
     def _positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """See `_positions_from_bitmaps`; from the cached copy's word counts when the frame
+        came from it (the positions are then revision id * 2**32 + offset)."""
+        if self._derived is None:
+            return self._positions_from_bitmaps()
+        a, b = self.revision * _SHIFT + self.start, self.revision * _SHIFT + self.end
+        return np.argsort(a, kind="stable"), a, b, self._derived[0], self._derived[1]
+
+    def _positions_from_bitmaps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                               np.ndarray, np.ndarray]:
         """Codings in position order, with their global start and end (the revisions'
         word bitmaps laid end to end), and two word counts comparable between codings of
         one stretch of overlapping codings: of the words ending at or before the start,
@@ -254,44 +268,62 @@ def on_postgres(db) -> bool:
     return getattr(dialect, "name", "sqlite") == "postgresql"
 
 
-_CACHED = ("id", "revision", "start", "end", "code", "coder")  # the columns of coding_columns
-_U4 = np.dtype("<u4")
+# the columns of coding_columns: the codings' own, then derived from their revisions
+# (immutable), so cached with them: the word counts of `CodingFrame._positions` (comparable
+# within a stretch of overlapping codings) and the speaker id of the turn each starts in
+_CACHED = ("id", "revision", "start", "end", "code", "coder", "words_before_start",
+           "words_before_end", "speaker")
+_FORMAT = b"qcode-codings-2\n"  # the cached blob's first bytes; then int32 columns
+_I4 = np.dtype("<i4")
 
 
-def coding_columns(db) -> np.ndarray:
-    """Every coding as int64 columns (id, revision, start, end, code, coder), in id order:
-    from the cached copy (migration m005) when no coding has changed since it was
-    written, else fetched and, when the write lock is free at once, cached for the next
-    command."""
+def coding_columns(db, *, derived: bool = False) -> np.ndarray:
+    """Every coding as int64 columns (see _CACHED; without *derived*, maybe only the first
+    six), in id order: from the cached copy (migration m005) when no coding has changed
+    since it was written, else fetched and, when the write lock is free at once, cached
+    for the next command."""
     if on_postgres(db):
-        return np.stack(_fetch_columns(db, "FROM codings c", []))
+        return _with_derived(db, np.stack(_fetch_columns(db, "FROM codings c", [])), derived)
     try:
         version = db.execute("SELECT version FROM codings_version").fetchone()[0]
     except db_errors("OperationalError"):  # a database without the cache tables
-        return np.stack(_fetch_columns(db, "FROM codings c", []))
+        return _with_derived(db, np.stack(_fetch_columns(db, "FROM codings c", [])), derived)
     held = db.__dict__.get("_coding_columns")  # this process read them already (report)
     if held is not None and held[0] == version:
         return held[1]
     row = db.execute("SELECT v.version, c.version, c.columns FROM codings_version v "
                      "LEFT JOIN codings_cache c ON c.id = 1").fetchone()
-    if row[1] == row[0]:
-        columns = np.frombuffer(row[2], dtype=_U4).reshape(len(_CACHED), -1).astype(np.int64)
+    if row[1] == row[0] and row[2][:len(_FORMAT)] == _FORMAT:
+        columns = np.frombuffer(row[2], dtype=_I4, offset=len(_FORMAT)).reshape(
+            len(_CACHED), -1).astype(np.int64)
         columns.flags.writeable = False  # shared by the analyses of this process
         db.__dict__["_coding_columns"] = (row[0], columns)
         return columns
     conn = db.conn
     if conn.in_transaction:  # inside the caller's transaction: read, never write
-        return np.stack(_fetch_columns(db, "FROM codings c", []))
+        return _with_derived(db, np.stack(_fetch_columns(db, "FROM codings c", [])), derived)
     conn.execute("BEGIN")  # the version and the codings from one snapshot
     try:
         version = db.execute("SELECT version FROM codings_version").fetchone()[0]
-        columns = np.stack(_fetch_columns(db, "FROM codings c", []))
+        columns = _with_derived(db, np.stack(_fetch_columns(db, "FROM codings c", [])), True)
     finally:
         conn.execute("COMMIT")
-    if columns.size and (columns.min() < 0 or columns.max() > 0xFFFFFFFF):
-        return columns
-    _store_cache(db, version, columns.astype(_U4).tobytes())
+    if not columns.size or (columns.min() >= -2**31 and columns.max() < 2**31):
+        _store_cache(db, version, _FORMAT + columns.astype(_I4).tobytes())
     return columns
+
+
+def _with_derived(db, columns: np.ndarray, derived: bool) -> np.ndarray:
+    """*columns* (the first six of _CACHED) and, if *derived*, the other three."""
+    if not derived:
+        return columns
+    frame = CodingFrame.__new__(CodingFrame)
+    frame.db, frame._derived = db, None
+    frame.id, frame.revision, frame.start, frame.end, frame.code, frame.coder = columns
+    if not len(frame):
+        return np.zeros((len(_CACHED), 0), dtype=np.int64)
+    _, _, _, ended_before, started_before = frame._positions
+    return np.concatenate([columns, [ended_before, started_before, frame.speaker]])
 
 
 def _store_cache(db, version: int, blob: bytes) -> None:

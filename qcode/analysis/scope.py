@@ -74,6 +74,10 @@ def codings_in_scope(db, scope: Scope, *, joins: str | None = ALL_JOINS) -> tupl
 
     where, params = _document_clause(db, scope)
     clauses = [where[len(" WHERE "):]] if where else []
+    if scope.where:
+        # the documents first (one attribute test per document, not one per coding)
+        clauses = ["c.document_id IN (SELECT value FROM json_each(?))"]
+        params = [json.dumps(documents_in_scope(db, scope))]
     more, values = coding_clauses(db, code=scope.code, children=scope.children,
                                   coders=scope.coders, origin=scope.origin)
     clauses += more

@@ -189,7 +189,7 @@ def _first_excerpts(db, code_ids: list[int], limit: int
 
     from qcode.analysis.frame import coding_columns
 
-    ids, revision, start, end, code, _ = coding_columns(db)
+    ids, revision, start, end, code, _ = coding_columns(db)[:6]
     # every revision of a document ranks as the document, by name
     by_name = np.array(db.execute("SELECT r.id, d.id FROM revisions r JOIN documents d ON "
                                   "d.id = r.document_id ORDER BY d.name").fetchall(),
