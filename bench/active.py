@@ -76,7 +76,7 @@ def simulate(pool, test, start_docs: set[int], order: str, seed: int, budget: in
     queue: list[dict] = []
     for decision in range(1, budget + 1):
         if not queue:
-            queue = _ranked(model, pool, known, order, rng, uncertain_first, paths)
+            queue = _ranked(model, pool, known, whole, order, rng, uncertain_first, paths)
             if not queue:
                 break
         item = queue.pop(0)
@@ -89,7 +89,7 @@ def simulate(pool, test, start_docs: set[int], order: str, seed: int, budget: in
     return curve
 
 
-def _ranked(model, pool, known, order, rng, uncertain_first, paths) -> list[dict]:
+def _ranked(model, pool, known, whole, order, rng, uncertain_first, paths) -> list[dict]:
     probabilities = model.probabilities(pool.rows)
     column = {g: j for j, g in enumerate(model.labels)}
     items = []
@@ -103,7 +103,14 @@ def _ranked(model, pool, known, order, rng, uncertain_first, paths) -> list[dict
         return items
     thresholds = {paths[g]: float(t) for g, t in zip(model.labels, model.thresholds,
                                                        strict=True)}
-    return uncertain_first(items, thresholds)
+    if order == "qcode":
+        decided = known.copy()
+        decided[whole] = 0  # documents coded by hand: no review decisions
+        counts = dict(enumerate(decided.sum(axis=0).astype(int).tolist()))
+        return uncertain_first(items, thresholds, counts)
+    if order == "restart":  # the turns started over with the first codes at every update
+        return uncertain_first(items, thresholds)
+    raise ValueError(f"unknown order {order!r}")
 
 
 def stays_above(curve, target: float) -> int | None:
@@ -121,6 +128,8 @@ def main() -> None:
     parser.add_argument("--unit", default="turn", choices=("turn", "sentence"))
     parser.add_argument("--budget", type=int, default=1500)
     parser.add_argument("--every", type=int, default=10)
+    parser.add_argument("--orders", default="qcode,random",
+                        help="of qcode, random, restart (the order before the turns went on)")
     args = parser.parse_args()
     if not WAC.is_dir():
         sys.exit(f"{WAC} not found")
@@ -131,8 +140,8 @@ def main() -> None:
         everything = training_set(project, unit=args.unit)
         paths = dict(project.db.execute("SELECT guid, path FROM codes").fetchall())
         documents = sorted(set(everything.groups))
-        needs: dict[str, list] = {"qcode": [], "random": []}
-        mean_curves: dict[str, list] = {"qcode": [], "random": []}
+        needs: dict[str, list] = {order: [] for order in args.orders.split(",")}
+        mean_curves: dict[str, list] = {order: [] for order in needs}
         targets = []
         print(f"WAC {args.unit}s: {len(everything.units)} units, {len(everything.labels)} "
               f"themes; retrained every {args.every} decisions; {args.seeds} seeds")
@@ -159,15 +168,17 @@ def main() -> None:
                 print(f"  {order:7} ({time.perf_counter() - started:3.0f} s) "
                       + " ".join(f"{f1:.3f}" for _, f1 in curves[order])
                       + f"  -> {needs[order][-1] or f'> {args.budget}'}")
-            print("  decisions        " + " ".join(f"{n:>5}" for n, _ in curves["qcode"]))
+            print("  decisions        " + " ".join(f"{n:>5}" for n, _ in curves[order]))
         print("\ndecisions after which the F1 stays at >= 90 % of the full-data F1, per seed:")
         for order, values in needs.items():
             print(f"  {order:7} {values}")
-        ratios = [q / (r or args.budget + CHECK_EVERY)
-                  for q, r in zip(needs["qcode"], needs["random"], strict=True) if q]
-        if ratios:
-            print(f"  qcode / random: median {statistics.median(ratios):.2f} (target <= 0.50; "
-                  f"a random run that never got there counts as {args.budget + CHECK_EVERY})")
+        for order in needs:
+            if order == "random" or "random" not in needs:
+                continue
+            ratios = [(q or args.budget + CHECK_EVERY) / (r or args.budget + CHECK_EVERY)
+                      for q, r in zip(needs[order], needs["random"], strict=True)]
+            print(f"  {order} / random: median {statistics.median(ratios):.2f} (target <= 0.50;"
+                  f" a run that never got there counts as {args.budget + CHECK_EVERY})")
         # the learning curves averaged over the seeds: one check's luck evens out
         target = statistics.mean(targets)
         print(f"\nmean over the seeds (90 % of the mean full-data F1: {target:.3f}):")
@@ -179,8 +190,10 @@ def main() -> None:
                                          target)
             print(f"  {order:7} " + " ".join(f"{f1:.3f}" for f1 in mean)
                   + f"  -> {reached[order] or '>' + str((length - 1) * CHECK_EVERY)}")
-        if reached["qcode"] and reached["random"]:
-            print(f"  qcode / random: {reached['qcode'] / reached['random']:.2f} (target <= 0.50)")
+        for order in reached:
+            if order != "random" and reached[order] and reached.get("random"):
+                print(f"  {order} / random: {reached[order] / reached['random']:.2f} "
+                      "(target <= 0.50)")
 
 
 if __name__ == "__main__":

@@ -42,16 +42,23 @@ def queue(db, *, code: str | None = None, document: str | None = None,
     for row in rows:
         row["interviewer"] = is_interviewer(row["speaker"], interviewer_names)
     if order == "uncertain":
-        rows = uncertain_first(rows, _thresholds(db))
+        rows = uncertain_first(rows, _thresholds(db), decided_per_code(db))
     return rows
 
 
-def uncertain_first(items: list[dict], thresholds: dict[str, float]) -> list[dict]:
+def uncertain_first(items: list[dict], thresholds: dict[str, float],
+                    decided: dict[int, int] | None = None) -> list[dict]:
     """The order in which decisions teach the model most, for every code alike: the codes
     take turns, and each offers the suggestion whose score is nearest its threshold
     (*thresholds*: code path -> the cut `qcode train` chose; 0.5 for a code without
     one). Taking the nearest of all codes at once spends the decisions on the few codes
-    the model is least sure of; bench/active.py measures both."""
+    the model is least sure of; bench/active.py measures both.
+
+    The turns go on across retrainings: a code with fewer decisions so far (*decided*:
+    code id -> suggestions of it accepted or rejected) comes first, so that the queue,
+    put in order again after every update of the model, does not start over with the
+    same few codes each time (which left the others undecided)."""
+    decided = decided or {}
     by_code: dict[int, list[dict]] = {}
     for item in items:
         by_code.setdefault(item["code_id"], []).append(item)
@@ -59,9 +66,17 @@ def uncertain_first(items: list[dict], thresholds: dict[str, float]) -> list[dic
     for code_id, group in by_code.items():
         cut = thresholds.get(group[0]["code"], 0.5)
         group.sort(key=lambda item: abs(item["score"] - cut))
-        ranked += [(rank, code_id, item) for rank, item in enumerate(group)]
+        done = decided.get(code_id, 0)
+        ranked += [(done + rank, code_id, item) for rank, item in enumerate(group)]
     ranked.sort(key=lambda entry: entry[:2])
     return [item for _, _, item in ranked]
+
+
+def decided_per_code(db) -> dict[int, int]:
+    """Code id -> how many of its suggestions have been accepted or rejected."""
+    return dict(db.execute(
+        "SELECT code_id, COUNT(*) FROM suggestions WHERE status IN ('accepted', 'rejected') "
+        "GROUP BY code_id").fetchall())
 
 
 def _thresholds(db) -> dict[str, float]:

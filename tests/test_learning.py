@@ -415,3 +415,20 @@ def test_fuzzy_matching_finds_what_comparing_every_ngram_finds(project, tmp_path
                             expected[(s, code_id)] = (score, phrase, gram)
     reference = {(s, c, f"“{g}” ≈ “{p}” ({n})") for (s, c), (n, p, g) in expected.items()}
     assert found == reference and len(found) == 4
+
+
+def test_uncertain_order_takes_turns_across_retrainings():
+    """The codes take turns nearest their thresholds; after an update of the model the
+    turns go on with the codes decided least, instead of starting over with the first
+    codes (which left the others undecided: bench/active.py)."""
+    from qcode.review import uncertain_first
+
+    items = [{"code_id": c, "code": f"c{c}", "score": s, "id": (c, s)}
+             for c in (1, 2, 3) for s in (0.1, 0.45, 0.9)]
+    thresholds = {"c1": 0.5, "c2": 0.5, "c3": 0.5}
+    fresh = uncertain_first([dict(i) for i in items], thresholds)
+    assert [i["id"] for i in fresh[:3]] == [(1, 0.45), (2, 0.45), (3, 0.45)]
+    later = uncertain_first([dict(i) for i in items], thresholds, {1: 2, 2: 1})
+    assert [i["code_id"] for i in later[:4]] == [3, 2, 3, 1]
+    assert later[0]["id"] == (3, 0.45)
+

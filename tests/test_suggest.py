@@ -186,6 +186,11 @@ def test_accept_reject_undo_and_bulk(sample):
     assert len(list_codings(db)) == len(done.decided) == len(dry.decided)
     rejected = bulk(db, coder="anna", reject_below=0.5)
     assert all(s["score"] < 0.5 for s in rejected.decided)
+    from collections import Counter
+
+    from qcode.review import decided_per_code
+
+    assert decided_per_code(db) == Counter(s["code_id"] for s in done.decided + rejected.decided)
     orders = {o: [s["id"] for s in queue(db, order=o)] for o in ("uncertain", "score", "document")}
     assert sorted(orders["score"]) == sorted(orders["uncertain"]) == sorted(orders["document"])
 
