@@ -338,6 +338,11 @@ def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
     from qcode.store import transaction
     from qcode.store.backup import auto_backup
 
+    if db.on_postgres:  # it rewrites the change log and wipes the SQLite file's free pages
+        from qcode.store.postgres import NotOnPostgres
+
+        raise NotOnPostgres("qcode anonymize apply (pseudonymizing the change log and "
+                            "leaving no trace in the database's files)")
     options = options or ImportOptions()
     result = ApplyResult()
     if not names:

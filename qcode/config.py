@@ -65,10 +65,13 @@ class ProjectConfig:
     suggest: SuggestSettings = field(default_factory=SuggestSettings)
     import_: ImportSettings = field(default_factory=ImportSettings)
     encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
+    # a shared project on a PostgreSQL server: postgresql://HOST/DB, never with credentials
+    database: str | None = None
 
     def __post_init__(self) -> None:
         parse_config({"name": self.name, "language": self.language,
-                      "codebook": self.codebook, "coder": self.coder})
+                      "codebook": self.codebook, "coder": self.coder,
+                      "database": self.database})
 
 
 Check = Callable[[Any, tuple], Any]
@@ -128,6 +131,19 @@ def _speaker_pattern(value: Any, where: tuple) -> str | None:
     return value
 
 
+def _database(value: Any, where: tuple) -> str | None:
+    value = _text(optional=True)(value, where)
+    if value is None:
+        return None
+    from qcode.errors import QcodeError
+    from qcode.store.postgres import check_url
+
+    try:
+        return check_url(value)
+    except QcodeError as exc:
+        raise SettingError(where, str(exc)) from None
+
+
 def _section(fields: dict[str, Check], build: Callable[..., Any]) -> Check:
     def check(value: Any, where: tuple) -> Any:
         if value is None:
@@ -155,7 +171,7 @@ _FIELDS: dict[str, Check] = {
     "name": _text(), "language": _text(pattern=r"[a-z]{2,3}", hint="an ISO 639 code like en"),
     "codebook": _text(), "coder": _text(optional=True), "nlp": _NLP, "suggest": _SUGGEST,
     "import": _IMPORT,
-    "encryption": _ENCRYPTION}
+    "encryption": _ENCRYPTION, "database": _database}
 
 
 def parse_config(data: Any) -> dict[str, Any]:
@@ -211,7 +227,16 @@ import:
   speaker_pattern: null
   # larger transcript files are refused
   max_file_mb: {config.import_.max_file_mb}
-""" + (render_encryption(config.encryption) if config.encryption.enabled else "")
+""" + (render_encryption(config.encryption) if config.encryption.enabled else "") + (
+        render_database(config.database) if config.database else "")
+
+
+def render_database(url: str) -> str:
+    return f"""\
+# the project's database is on this PostgreSQL server, shared by the team; the user,
+# password and TLS settings come from $PGUSER/$PGPASSWORD, ~/.pgpass or a service file
+database: {_quote(url)}
+"""
 
 
 def render_encryption(encryption: EncryptionSettings) -> str:

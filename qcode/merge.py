@@ -173,6 +173,11 @@ def merge(db, other: str | Path, *, codebook_path: Path, coder: str, prefer: str
 
     if prefer not in ("ours", "theirs"):
         raise QcodeError("--prefer is ours or theirs")
+    if db.on_postgres:
+        from qcode.store.postgres import NotOnPostgres
+
+        raise NotOnPostgres("qcode merge into a shared project",
+                            "teammates code the shared project directly")
     here = db.execute("PRAGMA database_list").fetchone()[2]
     other_path = Path(other).expanduser()
     target = other_path / "qcode.db" if other_path.is_dir() else other_path

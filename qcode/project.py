@@ -69,18 +69,32 @@ class Project:
     def init(cls, root: str | Path, *, name: str | None = None, language: str = "en",
              codebook: str | None = None, coder: str | None = None,
              template: str | None = None,
-             key: Key | None = None, key_file: str | Path | None = None) -> Project:
+             key: Key | None = None, key_file: str | Path | None = None,
+             database: str | None = None) -> Project:
         """Create a project folder. Refuses a folder that already holds a project.
         The codebook (*codebook*, relative to the folder; default codebook.yaml) is left as
         it is if named, else gets a starter; with *template*, a shipped codebook
         (qcode.resources.template_names()) is copied there, never over an existing file.
         With *key*, the database is encrypted (SQLCipher); *key_file*, where that key is
-        kept, is written to qcode.yaml so later commands find it."""
+        kept, is written to qcode.yaml so later commands find it.
+        With *database* (postgresql://HOST/DB, no credentials), the project's data is on
+        that server: a new one is created there, or an existing one attached (the folder
+        then holds qcode.yaml and the codebook; teammates each init a folder on the same
+        URL)."""
         from qcode.store.connection import private_umask
 
         root = Path(root).expanduser().resolve()
         if (root / CONFIG_NAME).exists():
             raise ProjectError(f"{root}: already a qcode project")
+        if database is not None:
+            from qcode.store.postgres import check_url, driver
+
+            check_url(database)
+            if key is not None:
+                raise ProjectError("encryption at rest (--encrypt) is for a SQLite project; "
+                                   "on PostgreSQL the server's disk encryption and TLS "
+                                   "protect the data")
+            driver()  # refuse before creating anything when psycopg is missing
         if key is not None:
             from qcode.store.keys import cipher
 
@@ -91,7 +105,7 @@ class Project:
                 key_file=str(Path(key_file).expanduser().resolve()) if key_file else None)
             config = ProjectConfig(name=name or root.name, language=language,
                                    codebook=codebook or "codebook.yaml", coder=coder,
-                                   encryption=encryption)
+                                   encryption=encryption, database=database)
         except ValueError as exc:
             raise ProjectError(f"{root}: {exc}") from None
         codebook_path = root / config.codebook
@@ -118,8 +132,37 @@ class Project:
                 raise ProjectError(f"{root}: cannot create project: {exc.strerror}") from None
         project = cls(root, config)
         project._key = key
-        _ = project.db  # create and migrate the database now
+        try:
+            if database is not None:
+                project.attached = project._attach_server()
+            _ = project.db  # create and migrate the database now
+        except BaseException:
+            if database is not None:  # nothing reached the server: leave no half project
+                (root / CONFIG_NAME).unlink(missing_ok=True)
+            raise
         return project
+
+    attached = False  # init found the project already on the server (a teammate's)
+
+    def _attach_server(self) -> bool:
+        """Open the server's database for init: True if it already holds a qcode project
+        (joined, not created); refuses a database holding anything else."""
+        from qcode.store.migrations import migrate
+        from qcode.store.postgres import connect_url, redact
+
+        db = connect_url(self.config.database)
+        try:
+            version = db.dialect.schema_version(db)
+            if version == 0 and db.dialect.tables(db):
+                raise ProjectError(
+                    f"{redact(self.config.database)}: the database holds tables that are not "
+                    "a qcode project's; give qcode a database of its own (createdb NAME)")
+            migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        self.__dict__["db"] = db
+        return version > 0
 
     # -- paths ----------------------------------------------------------------------
     @property
@@ -138,16 +181,23 @@ class Project:
     def exports_dir(self) -> Path:
         return self.root / "exports"
 
+    @property
+    def on_server(self) -> bool:
+        """The database is on a PostgreSQL server (qcode.yaml's `database`)."""
+        return self.config.database is not None
+
     def paths(self) -> dict[str, str]:
         return {"project": str(self.root), "config": str(self.config_path),
-                "database": str(self.db_path), "codebook": str(self.codebook_path),
-                "exports": str(self.exports_dir)}
+                "database": self.config.database or str(self.db_path),
+                "codebook": str(self.codebook_path), "exports": str(self.exports_dir)}
 
     # -- the store ------------------------------------------------------------------
     @property
     def encrypted(self) -> bool:
         from qcode.store.keys import is_encrypted
 
+        if self.on_server:
+            return False
         return self.config.encryption.enabled or is_encrypted(self.db_path)
 
     def key(self) -> Key | None:
@@ -180,6 +230,10 @@ class Project:
         from qcode.export.files import atomic_output
         from qcode.store.keys import encrypt_database, is_encrypted
 
+        if self.on_server:
+            raise ProjectError(f"{self.root}: the project is on a PostgreSQL server; "
+                               "encryption at rest is for a SQLite project (on a server, "
+                               "its disk encryption and TLS protect the data)")
         if self.encrypted:
             raise ProjectError(f"{self.root}: already encrypted")
         _ = self.db  # brought to the current schema first
@@ -199,6 +253,16 @@ class Project:
     def db(self):
         from qcode.store import connect, migrate
 
+        if self.on_server:
+            from qcode.store.postgres import connect_url
+
+            db = connect_url(self.config.database)
+            try:
+                migrate(db)
+            except BaseException:
+                db.close()
+                raise
+            return db
         from qcode.store.keys import is_encrypted
 
         if (self.config.encryption.enabled and self.db_path.is_file()

@@ -158,7 +158,7 @@ def history(db, document: str) -> list[dict]:
     for row in db.query(
             "SELECT r.id, r.number, r.created, r.sha256, r.encoding, r.note, r.text, "
             "(SELECT count(*) FROM codings c WHERE c.revision_id = r.id) AS codings, "
-            "(SELECT count(*) FROM codings c WHERE c.revision_id = r.id AND c.needs_review) "
+            "(SELECT count(*) FROM codings c WHERE c.revision_id = r.id AND c.needs_review != 0) "
             "AS needs_review FROM revisions r WHERE r.document_id = ? ORDER BY r.number",
             [doc["id"]]):
         row = dict(row)

@@ -29,6 +29,12 @@ def init(
     key_file: Annotated[Path | None, typer.Option(
         help="With --encrypt: the key file (created with a random key if it does not exist; "
              "keep it outside the project). Without it you choose a passphrase.")] = None,
+    database: Annotated[str | None, typer.Option(
+        "--database", metavar="URL",
+        help="Keep the project on a PostgreSQL server, shared by the team: "
+             "postgresql://HOST/DB (created there, or joined if a teammate created it). "
+             "User and password come from $PGUSER/$PGPASSWORD, ~/.pgpass or a service "
+             "file, never the URL. Needs pip install 'qcode\\[postgresql]'.")] = None,
 ) -> None:
     """Create a project: qcode.yaml, qcode.db, a starter (or shipped) codebook and
     exports/."""
@@ -37,15 +43,31 @@ def init(
     key = None
     if key_file and not encrypt:
         raise abort("--key-file is for --encrypt")
+    if database is not None:
+        from qcode.store.postgres import check_url
+
+        if encrypt:
+            raise abort("--encrypt is for a SQLite project; on a PostgreSQL server its disk "
+                        "encryption and TLS protect the data")
+        check_url(database)  # a password in the URL is refused before anything is made
     if codebook is not None and codebook_template is None:
         _check_codebook(directory, codebook)
     if encrypt:
         key = _new_key(directory, key_file)
     project = Project.init(directory, name=name, language=language, codebook=codebook,
                            template=codebook_template, coder=coder, key=key,
-                           key_file=key_file)
-    message(f"Created qcode project {project.config.name!r} in {project.root}"
-            + (" (encrypted)" if encrypt else ""))
+                           key_file=key_file, database=database)
+    if project.on_server:
+        from qcode.store.postgres import redact
+
+        where = redact(project.config.database)
+        message(f"Joined the shared project on {where}: its settings are in {project.root}"
+                if project.attached else
+                f"Created qcode project {project.config.name!r} in {project.root}, its data "
+                f"on {where}")
+    else:
+        message(f"Created qcode project {project.config.name!r} in {project.root}"
+                + (" (encrypted)" if encrypt else ""))
     if encrypt and key_file:
         message(f"Its key is in {key_file}: without it the project cannot be opened, so "
                 "keep a copy somewhere safe, apart from the project.")

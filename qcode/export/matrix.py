@@ -86,7 +86,7 @@ def _speaker_cases(db, documents: list[int]) -> list[tuple[int, str]]:
         "SELECT r.document_id, sp.name FROM segments s JOIN current_revisions r "
         "ON r.id = s.revision_id JOIN speakers sp ON sp.id = s.speaker_id "
         "JOIN documents d ON d.id = r.document_id WHERE s.kind = 'turn' AND r.document_id IN "
-        "(SELECT value FROM json_each(?)) GROUP BY r.document_id, sp.id "
+        "(SELECT value FROM json_each(?)) GROUP BY r.document_id, sp.id, d.name, sp.name "
         "ORDER BY d.name, min(s.number)", [json.dumps(documents)])]
 
 

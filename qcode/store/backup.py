@@ -34,7 +34,16 @@ class BackupInfo:
     automatic: bool
 
 
+def _refuse_on_server(db, what: str) -> None:
+    if getattr(db, "on_postgres", False):
+        from qcode.store.postgres import NotOnPostgres
+
+        raise NotOnPostgres(what, "back up the server's database with pg_dump (or its "
+                            "continuous archiving) instead")
+
+
 def database_path(db) -> Path:
+    _refuse_on_server(db, "qcode backup (a copy of the database file)")
     row = next(r for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main")
     if not row[2]:
         raise StoreError("this database has no file to back up")
@@ -84,10 +93,15 @@ def backup(db, target: str | Path | None = None, *, reason: str | None = None,
     return target
 
 
-def auto_backup(db, reason: str, *, keep: int = AUTO_KEEP, prune: bool = True) -> Path:
+def auto_backup(db, reason: str, *, keep: int = AUTO_KEEP, prune: bool = True) -> Path | None:
     """A backup before a destructive command; only the last *keep* are kept. Without
     *prune* the older ones stay until prune_backups() (a command that may turn out to
-    change nothing removes its backup instead)."""
+    change nothing removes its backup instead).
+
+    None for a project on PostgreSQL: a shared database is backed up by its server
+    (pg_dump, continuous archiving), not file by file from one coder's laptop."""
+    if getattr(db, "on_postgres", False):
+        return None
     path = backup(db, reason=reason)
     if prune:
         prune_backups(path.parent, keep)
@@ -154,6 +168,7 @@ def restore(db, source: str | Path) -> Path:
     and taking an automatic backup of the current state; returns that backup's path."""
     from qcode.store.migrations import migrate
 
+    _refuse_on_server(db, "qcode restore (of a database file)")
     check_backup(source, db.key)
     safety = auto_backup(db, "before-restore")
     try:

@@ -36,14 +36,57 @@ PRAGMAS = (
 )
 
 
+class SqliteDialect:
+    """What differs between the two backends, SQLite's side (PostgreSQL's is
+    qcode.store.postgres.PostgresDialect): how a write transaction starts, where the schema
+    version is kept, the catalogue, DDL, and error messages. The core's SQL is SQLite's;
+    the PostgreSQL connection rewrites it."""
+
+    name = "sqlite"
+    begin = "BEGIN IMMEDIATE"
+    after_begin = None
+
+    def schema_version(self, db: Database) -> int:
+        return db.execute("PRAGMA user_version").fetchone()[0]
+
+    def set_schema_version(self, db: Database, version: int) -> None:
+        db.execute(f"PRAGMA user_version = {int(version)}")
+
+    def tables(self, db: Database) -> list[str]:
+        return [r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY name")]
+
+    def columns(self, db: Database, table: str) -> list[str]:
+        return [row[1] for row in db.execute(f'PRAGMA table_info("{table}")')]
+
+    def ddl(self, db: Database, statement: str) -> None:
+        db.execute(statement)
+
+    def prelude(self, db: Database) -> None:
+        """What a new database needs before migration 1 (nothing, on SQLite)."""
+
+    def describe_error(self, exc: Exception) -> str:
+        return describe_sqlite_error(exc)
+
+
+SQLITE = SqliteDialect()
+
+
 class Database:
     """Our connection, with sqlite-utils' helpers (tables, inserts, updates) on demand.
 
     *key* is set for an encrypted project (its connection is then sqlcipher3's, whose
-    exceptions are not sqlite3's: catch ``db_errors()``, not ``sqlite3.Error``)."""
+    exceptions are not sqlite3's: catch ``db_errors()``, not ``sqlite3.Error``).
+    *dialect* is SQLITE, or qcode.store.postgres.POSTGRES for a project on a server (whose
+    ``conn`` is then a PgConnection, which takes the same SQL)."""
 
-    def __init__(self, conn: sqlite3.Connection, key=None) -> None:
-        self.conn, self.key = conn, key
+    def __init__(self, conn: sqlite3.Connection, key=None, dialect=SQLITE) -> None:
+        self.conn, self.key, self.dialect = conn, key, dialect
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.dialect.name == "postgresql"
 
     def execute(self, sql: str, parameters: Any = None) -> sqlite3.Cursor:
         if parameters is None:
@@ -61,17 +104,53 @@ class Database:
 
     @cached_property
     def utils(self):
+        if self.on_postgres:
+            from qcode.store.postgres import NotOnPostgres
+
+            raise NotOnPostgres("sqlite-utils' helpers")
         import sqlite_utils
 
         return sqlite_utils.Database(self.conn)
 
     def __getitem__(self, table: str):
+        if self.on_postgres:
+            return Table(self, table)
         return self.utils[table]
 
     def __getattr__(self, name: str):
         if name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.utils, name)
+
+
+class Table:
+    """The two sqlite-utils table helpers the core uses (``insert(row).last_pk`` and
+    ``update(pk, changes)``), in plain SQL, for a project on PostgreSQL."""
+
+    def __init__(self, db: Database, name: str) -> None:
+        if not name.isidentifier():
+            raise StoreError(f"not a table name: {name!r}")
+        self.db, self.name, self.last_pk = db, name, None
+
+    def insert(self, record: dict) -> Table:
+        columns = ", ".join(f'"{c}"' for c in record)
+        marks = ", ".join("?" for _ in record)
+        cursor = self.db.execute(f'INSERT INTO "{self.name}" ({columns}) VALUES ({marks})',
+                                 list(record.values()))
+        self.last_pk = cursor.lastrowid
+        if "id" in record:  # an explicit id: the identity sequence must not hand it out again
+            self.db.execute(f"SELECT setval(pg_get_serial_sequence('{self.name}', 'id'), "
+                            f'greatest((SELECT max(id) FROM "{self.name}"), 1))')
+            self.last_pk = record["id"]
+        return self
+
+    def update(self, pk: int, updates: dict) -> Table:
+        if updates:
+            assignments = ", ".join(f'"{c}" = ?' for c in updates)
+            self.db.execute(f'UPDATE "{self.name}" SET {assignments} WHERE id = ?',
+                            [*updates.values(), pk])
+        self.last_pk = pk
+        return self
 
 
 @contextlib.contextmanager
@@ -100,6 +179,9 @@ def db_errors(name: str = "Error") -> tuple[type[Exception], ...]:
     cipher = sys.modules.get("sqlcipher3.dbapi2")
     if cipher is not None:
         classes.append(getattr(cipher, name))
+    psycopg = sys.modules.get("psycopg")  # once a project on PostgreSQL has been opened
+    if psycopg is not None and hasattr(psycopg, name):
+        classes.append(getattr(psycopg, name))
     return tuple(classes)
 
 
@@ -197,7 +279,8 @@ _savepoints = itertools.count(1)
 
 @contextlib.contextmanager
 def transaction(db: Database) -> Iterator[Database]:
-    """One logical operation: ``BEGIN IMMEDIATE`` … ``COMMIT``; rolled back on any error.
+    """One logical operation: ``BEGIN IMMEDIATE`` … ``COMMIT`` (on PostgreSQL, ``BEGIN``
+    and the project's advisory lock); rolled back on any error.
 
     Nested use is a savepoint inside the outer transaction.
     """
@@ -214,10 +297,15 @@ def transaction(db: Database) -> Iterator[Database]:
             raise
         conn.execute(f"RELEASE SAVEPOINT {name}")
         return
+    dialect = db.dialect
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(dialect.begin)
+        if dialect.after_begin:
+            conn.execute(dialect.after_begin)
     except db_errors("OperationalError") as exc:
-        raise StoreError(describe_sqlite_error(exc)) from exc
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise StoreError(dialect.describe_error(exc)) from exc
     try:
         yield db
     except BaseException:
@@ -229,4 +317,4 @@ def transaction(db: Database) -> Iterator[Database]:
     except db_errors() as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        raise StoreError(describe_sqlite_error(exc)) from exc
+        raise StoreError(dialect.describe_error(exc)) from exc

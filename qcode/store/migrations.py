@@ -1,9 +1,13 @@
 """Numbered schema migrations, applied every time a project database is opened.
 
 Each migration is a function ``mNNN_name(db)``; the number of applied migrations is
-kept in ``PRAGMA user_version``. Every migration runs in its own ``BEGIN IMMEDIATE``
-transaction and re-reads the version under that lock, so two processes opening a
-fresh project at once cannot both apply it. (We keep our own runner rather than
+kept in ``PRAGMA user_version`` (on PostgreSQL, in the table ``qcode_schema``). Every
+migration runs in its own ``BEGIN IMMEDIATE`` transaction (on PostgreSQL, under the
+project's advisory lock) and re-reads the version under that lock, so two processes
+opening a fresh project at once cannot both apply it. The numbers are the same on both
+backends: a migration writes SQLite's SQL, and creates tables through
+``db.dialect.ddl`` (which spells them for PostgreSQL: identity ids, BYTEA, the guard
+triggers in PL/pgSQL). (We keep our own runner rather than
 ``sqlite_utils.migrations`` because that one starts a plain ``BEGIN`` and checks what
 is pending before taking the lock.)
 
@@ -22,7 +26,7 @@ def m001_initial(db: Database) -> None:
     """The schema for the whole product (documents to suggestions and the change log)."""
     for statement in _SCHEMA_001.split(";\n"):
         if statement.strip():
-            db.execute(statement)
+            db.dialect.ddl(db, statement)
 
 
 _SCHEMA_001 = """
@@ -230,8 +234,8 @@ def m003_segment_indexes(db: Database) -> None:
                            ("revision_sentences", "starts BLOB NOT NULL, ends BLOB NOT NULL"),
                            ("revision_turns", "starts BLOB NOT NULL, ends BLOB NOT NULL, "
                                               "speakers BLOB NOT NULL")):
-        db.execute(f"CREATE TABLE {table} (revision_id INTEGER PRIMARY KEY REFERENCES "
-                   f"revisions(id) ON DELETE CASCADE, {columns})")
+        db.dialect.ddl(db, f"CREATE TABLE {table} (revision_id INTEGER PRIMARY KEY REFERENCES "
+                       f"revisions(id) ON DELETE CASCADE, {columns})")
     for revision_id, text in db.execute("SELECT id, text FROM revisions").fetchall():
         store_words(db, revision_id, text)
         store_segment_index(db, revision_id, *(db.execute(
@@ -244,9 +248,10 @@ def m004_learned_models(db: Database) -> None:
     """Trained models live in the database (encrypted with it, carried by backups), and
     each suggestion keeps the evidence behind it: the patterns that matched (whose
     precision in your decisions becomes their score) and the words that drove the model."""
-    db.execute("CREATE TABLE IF NOT EXISTS models (id INTEGER PRIMARY KEY, created TEXT NOT NULL, "
-               "coder TEXT, data_sha256 TEXT NOT NULL, meta TEXT NOT NULL, data BLOB NOT NULL)")
-    columns = {row[1] for row in db.execute("PRAGMA table_info(suggestions)")}
+    db.dialect.ddl(db, "CREATE TABLE IF NOT EXISTS models (id INTEGER PRIMARY KEY, created TEXT "
+                   "NOT NULL, coder TEXT, data_sha256 TEXT NOT NULL, meta TEXT NOT NULL, "
+                   "data BLOB NOT NULL)")
+    columns = set(db.dialect.columns(db, "suggestions"))
     if "evidence" not in columns:
         db.execute("ALTER TABLE suggestions ADD COLUMN evidence TEXT NOT NULL DEFAULT '[]'")
 
@@ -275,7 +280,7 @@ MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_analysis_inde
 
 
 def schema_version(db: Database) -> int:
-    return db.execute("PRAGMA user_version").fetchone()[0]
+    return db.dialect.schema_version(db)
 
 
 def migrate(db: Database) -> list[str]:
@@ -291,8 +296,10 @@ def migrate(db: Database) -> list[str]:
             version = schema_version(db)  # re-read under the write lock
             if version >= len(MIGRATIONS):
                 break
+            if version == 0:
+                db.dialect.prelude(db)
             migration = MIGRATIONS[version]
             migration(db)
-            db.execute(f"PRAGMA user_version = {version + 1}")
+            db.dialect.set_schema_version(db, version + 1)
             applied.append(migration.__name__)
     return applied
