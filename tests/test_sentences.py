@@ -88,3 +88,25 @@ def test_batches_of_docs_keep_to_their_own_doc(splitters, texts):
         assert list(sentence_spans(nlp, texts)) == [_reference(nlp, t) for t in texts]
     finally:
         sentences.BATCH = old
+
+
+RUSSIAN = ["Мы", "говорили", "т.", "е.", "см.", "ниже", "Он", "пришёл", "и", "т.", "д.",
+           "Да", ".", "!", "?", "в", "2020", "г.", "ул.", "Ленина", "»", "«", " ", "\n"]
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(RUSSIAN), max_size=15), max_size=20))
+def test_russian_abbreviations_on_the_fast_path(texts):
+    """qcode's Russian splitter (sentencizer + qcode_abbreviations) on the fast path
+    draws the boundaries the two components draw."""
+    import qcode.nlp.sentences as sentences
+    from qcode.nlp.pipeline import sentence_splitter
+
+    nlp = sentence_splitter("ru")
+    assert sentences.fast_path(nlp)
+    texts = ["".join(p if p.isspace() else p + " " for p in pieces) for pieces in texts]
+    old, sentences.BATCH = sentences.BATCH, 5
+    try:
+        assert list(sentence_spans(nlp, texts)) == [_reference(nlp, t) for t in texts]
+    finally:
+        sentences.BATCH = old

@@ -20,8 +20,9 @@ BATCH = 256
 
 
 def fast_path(nlp) -> bool:
-    """Whether *nlp* is a tokenizer plus the sentencizer and nothing else."""
-    return nlp.pipe_names == ["sentencizer"]
+    """Whether *nlp* is a tokenizer plus the sentencizer (and qcode's rule for
+    abbreviations, qcode.nlp.pipeline) and nothing else."""
+    return nlp.pipe_names in (["sentencizer"], ["sentencizer", "qcode_abbreviations"])
 
 
 def sentence_spans(nlp, texts: Iterable[str]) -> Iterator[list[tuple[int, int]]]:
@@ -31,16 +32,24 @@ def sentence_spans(nlp, texts: Iterable[str]) -> Iterator[list[tuple[int, int]]]
         for doc in nlp.pipe(texts, batch_size=64):
             yield [(s.start_char, s.end_char) for s in doc.sents]
         return
-    from spacy.attrs import IDX, IS_PUNCT, LENGTH
+    from spacy.attrs import IDX, IS_DIGIT, IS_LOWER, IS_PUNCT, LENGTH, LOWER, ORTH
 
     columns = [IDX, LENGTH, IS_PUNCT, _final_flag(nlp)]
+    abbreviations = None
+    if "qcode_abbreviations" in nlp.pipe_names:
+        from qcode.nlp.pipeline import ABBREVIATIONS
+
+        strings = nlp.vocab.strings
+        columns += [ORTH, LOWER, IS_LOWER, IS_DIGIT]
+        abbreviations = (strings.add("."), numpy.asarray(
+            sorted(strings.add(w) for w in ABBREVIATIONS.get(nlp.lang, ())), dtype=numpy.uint64))
     batch = []
     for doc in nlp.tokenizer.pipe(texts, batch_size=BATCH):
         batch.append(doc.to_array(columns) if len(doc) else None)
         if len(batch) == BATCH:
-            yield from _batch_spans(batch)
+            yield from _batch_spans(batch, abbreviations)
             batch = []
-    yield from _batch_spans(batch)
+    yield from _batch_spans(batch, abbreviations)
 
 
 _FLAGS: dict[int, tuple[object, int]] = {}
@@ -57,9 +66,11 @@ def _final_flag(nlp) -> int:
     return known[1]
 
 
-def _batch_spans(tables: list) -> Iterator[list[tuple[int, int]]]:
+def _batch_spans(tables: list, abbreviations=None) -> Iterator[list[tuple[int, int]]]:
     """The sentences of a batch of docs (their token arrays; None for an empty doc),
-    worked out for the whole batch at once: numpy's cost is per call, not per token."""
+    worked out for the whole batch at once: numpy's cost is per call, not per token.
+    *abbreviations*: (the hash of ".", the hashes of the abbreviations) when
+    qcode_abbreviations follows the sentencizer."""
     present = [t for t in tables if t is not None]
     if not present:
         yield from ([] for _ in tables)
@@ -67,8 +78,10 @@ def _batch_spans(tables: list) -> Iterator[list[tuple[int, int]]]:
     lengths = numpy.asarray([len(t) for t in present])
     firsts = numpy.concatenate([[0], numpy.cumsum(lengths)[:-1]])
     table = numpy.concatenate(present)
-    starts = _starts(table[:, 2].astype(bool), table[:, 3].astype(bool),
-                     numpy.repeat(firsts, lengths))
+    doc_first = numpy.repeat(firsts, lengths)
+    starts = _starts(table[:, 2].astype(bool), table[:, 3].astype(bool), doc_first)
+    if abbreviations is not None:
+        starts = _join_after_abbreviations(table, starts, doc_first, *abbreviations)
     begin = table[:, 0].astype(numpy.int64)
     finish = begin + table[:, 1].astype(numpy.int64)
     # each doc's first token starts a sentence, so the token before the next start
@@ -83,6 +96,17 @@ def _batch_spans(tables: list) -> Iterator[list[tuple[int, int]]]:
         else:
             yield chars[cuts[k]:cuts[k + 1]]
             k += 1
+
+
+def _join_after_abbreviations(table, starts, doc_first, period, known):
+    """qcode_abbreviations' rule: no sentence starts at a word in lower case or a number
+    that follows "<abbreviation> ." in its own doc (columns 4-7: ORTH, LOWER, IS_LOWER,
+    IS_DIGIT)."""
+    inner = starts[starts - doc_first[starts] >= 2]
+    joined = inner[(table[inner - 1, 4] == period)
+                   & ((table[inner, 6] == 1) | (table[inner, 7] == 1))]
+    joined = joined[numpy.isin(table[joined - 2, 5], known)]
+    return numpy.setdiff1d(starts, joined, assume_unique=True) if len(joined) else starts
 
 
 def _starts(punct: numpy.ndarray, final: numpy.ndarray,
