@@ -93,18 +93,56 @@ def remove_memo(db, memo_id: int, *, coder: str) -> None:
 
 _SELECT = (
     "SELECT m.id, m.target, d.name AS document, g.path AS code, m.coding_id AS coding, "
-    "k.name AS coder, m.title, m.text, m.needs_review, m.created, m.updated FROM memos m "
+    "k.name AS coder, m.title, m.text, m.needs_review, m.created, m.updated, "
+    "m.revision_id, r.number AS revision, m.start, m.\"end\", "
+    "(SELECT number FROM current_revisions WHERE document_id = m.document_id) AS current_number "
+    "FROM memos m "
     "LEFT JOIN documents d ON d.id = m.document_id LEFT JOIN codes g ON g.id = "
     "coalesce(m.code_id, (SELECT code_id FROM codings WHERE id = m.coding_id)) "
-    "LEFT JOIN coders k ON k.id = m.coder_id")
+    "LEFT JOIN coders k ON k.id = m.coder_id "
+    "LEFT JOIN revisions r ON r.id = m.revision_id AND m.start IS NOT NULL")
+
+
+def _placed(db, rows: list[dict]) -> list[dict]:
+    """Where each memo on a passage is: ``revision`` (its number), ``start``, ``end``,
+    ``sentence`` (the one it starts in, numbered as `qcode show` numbers them, in that
+    revision), ``passage`` (its text) and ``current`` (whether that is the document's
+    current revision: a passage that could not be re-anchored stays on an earlier one,
+    flagged). All None for other memos."""
+    import json
+    from bisect import bisect_right
+
+    from qcode.store.words import read_sentences
+
+    revisions = sorted({r["revision_id"] for r in rows if r["revision"] is not None})
+    texts, sentences = {}, {}
+    if revisions:
+        ids = json.dumps(revisions)
+        texts = dict(db.execute("SELECT id, text FROM revisions WHERE id IN "
+                                "(SELECT value FROM json_each(?))", [ids]).fetchall())
+        sentences = read_sentences(db, ids)
+    for row in rows:
+        revision_id, current = row.pop("revision_id"), row.pop("current_number")
+        row["needs_review"] = bool(row["needs_review"])
+        if row["revision"] is None:
+            row.update(revision=None, start=None, end=None, sentence=None, passage=None,
+                       current=None)
+            continue
+        starts = sentences.get(revision_id, ((), ()))[0]
+        row["sentence"] = bisect_right(starts, row["start"]) or None
+        row["passage"] = texts[revision_id][row["start"]:row["end"]]
+        row["current"] = row["revision"] == current
+    return rows
 
 
 def get_memo(db, memo_id: int, *, raw: bool = False) -> dict:
+    """The memo; unless *raw*, with names for its document, code and coder and, for a
+    memo on a passage, where that passage is (see _placed)."""
     sql = "SELECT * FROM memos WHERE id = ?" if raw else _SELECT + " WHERE m.id = ?"
     row = next(db.query(sql, [memo_id]), None)
     if row is None:
         raise NotFoundError(f"no memo with id {memo_id}")
-    return dict(row)
+    return dict(row) if raw else _placed(db, [dict(row)])[0]
 
 
 def list_memos(db, *, document: str | None = None, code: str | None = None,
@@ -124,4 +162,4 @@ def list_memos(db, *, document: str | None = None, code: str | None = None,
         where.append("m.target = ?")
         params.append(target)
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY m.id"
-    return [dict(r) for r in db.query(sql, params)]
+    return _placed(db, [dict(r) for r in db.query(sql, params)])

@@ -72,6 +72,47 @@ def test_memo_commands(ready, monkeypatch):
     assert log[0]["action"] == "remove" and log[0]["entity"] == "memo"
 
 
+def test_memo_list_and_show_say_where_a_passage_memo_is(ready, project, tmp_path):
+    """A memo on a passage (review's `m`, the coding screen's `;`) was listed and shown as
+    on "document a01" only: it gives the sentence (as `qcode show` numbers them), a
+    quote, and in JSON/CSV the revision and offsets; after `doc update` it follows."""
+    import csv
+    import io
+
+    from qcode.memos import add_memo
+
+    text = (SAMPLE / f"{DOC}.md").read_text("utf-8")
+    ready("memo", "add", "--doc", DOC, "--text", "Recorded in a café.")
+    stored = project.db.execute("SELECT text FROM current_revisions").fetchone()[0]
+    start = stored.index("Nobody asked us.")
+    add_memo(project.db, "Who should have asked?", coder="anna", document=DOC,
+             span=(start, start + len("Nobody asked us.")))
+    rows = json.loads(ready("memo", "list", "-f", "json").stdout)
+    assert [(r["target"], r["revision"], r["sentence"], r["passage"]) for r in rows] == [
+        ("document", None, None, None), ("document", 1, 5, "Nobody asked us.")]
+    assert (rows[1]["start"], rows[1]["end"]) == (start, start + 16)
+    assert "[ 5] Nobody asked us." in ready("show", DOC).stdout
+    table = ready("memo", "list").stdout
+    assert "“Nobody asked us.”" in table and " 5 " in table
+    shown = ready("memo", "show", "2").stdout
+    assert f"on document {DOC}, sentence 5: “Nobody asked us.” · anna" in shown
+    assert "on document a01-housing-perm · tester" in ready("memo", "show", "1").stdout
+    # two sentences added before it: the memo follows its passage to sentence 7
+    write(tmp_path / "v2.md", text.replace("talk.", "talk. It is recorded. Is that fine?", 1))
+    assert ready("doc", "update", DOC, tmp_path / "v2.md").exit_code == 0
+    got = list(csv.DictReader(io.StringIO(ready("memo", "list", "-f", "csv").stdout)))
+    assert [(r["revision"], r["sentence"], r["passage"]) for r in got] == [
+        ("", "", ""), ("2", "7", "Nobody asked us.")]
+    moved = json.loads(ready("memo", "list", "-f", "json").stdout)[1]
+    assert (moved["revision"], moved["sentence"], moved["needs_review"]) == (2, 7, False)
+    assert "sentence 7: “Nobody asked us.”" in ready("memo", "show", "2").stdout
+    # a passage that cannot follow stays on revision 2, flagged, and says so
+    write(tmp_path / "v3.md", text.replace("Nobody asked us.", "Zzz qqq."))
+    assert ready("doc", "update", DOC, tmp_path / "v3.md").exit_code == 0
+    flagged = ready("memo", "show", "2").stdout
+    assert "sentence 7: “Nobody asked us.” (revision 2, needs review)" in flagged
+
+
 def test_a_document_named_like_an_option_is_reached_with_doc(ready, tmp_path):
     """Issue 18, item 7: `tag add -- -2+3 ...` was a usage error and nothing else could
     name the document; every command that names a document takes --doc."""

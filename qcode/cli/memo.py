@@ -53,27 +53,49 @@ def list_(
                                            "coding.")] = None,
     fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.table,
 ) -> None:
-    """List memos."""
+    """List memos; a memo on a passage of a document gives the sentence it starts in
+    (numbered as `qcode show` numbers them) and the passage."""
     from qcode.memos import list_memos
 
     rows = list_memos(project_of(ctx).db, document=doc, code=code, target=on)
     if fmt is Format.table:
         for row in rows:
             row["text"] = shorten(row["text"])
-    emit(rows, ["id", "target", "document", "code", "coding", "coder", "title", "text",
-                "updated"], fmt)
+            if row["passage"] is not None:
+                row["passage"] = _where(row, 40)
+        emit(rows, ["id", "target", "document", "sentence", "passage", "code", "coding",
+                    "coder", "title", "text", "updated"], fmt)
+    else:
+        emit(rows, ["id", "target", "document", "revision", "start", "end", "sentence",
+                    "passage", "code", "coding", "coder", "title", "text", "needs_review",
+                    "created", "updated"], fmt)
+
+
+def _where(memo: dict, width: int) -> str:
+    """A passage memo's quote, and its revision when the passage could not follow the
+    transcript to its current revision."""
+    quote = f"“{shorten(memo['passage'], width)}”"
+    if not memo["current"]:
+        flag = ", needs review" if memo["needs_review"] else ""
+        quote += f" (revision {memo['revision']}{flag})"
+    return quote
 
 
 @memo_app.command(epilog="Example: qcode memo show 3")
 def show(ctx: typer.Context, memo_id: Annotated[int, typer.Argument(help="Memo id.")]) -> None:
-    """Print one memo in full."""
+    """Print one memo in full (for a memo on a passage: its sentence and a quote)."""
     from qcode.memos import get_memo
 
     memo = get_memo(project_of(ctx).db, memo_id)
     on = {"project": "the project", "document": f"document {memo['document']}",
           "code": f"code {memo['code']}", "coding": f"coding {memo['coding']} ({memo['code']})"}
+    where = on[memo["target"]]
+    if memo["passage"] is not None:
+        sentence = f"sentence {memo['sentence']}" if memo["sentence"] else \
+            f"{memo['start']}:{memo['end']}"
+        where = f"{where}, {sentence}: {_where(memo, 80)}"
     emit_text(f"# {memo['title'] or f'Memo {memo_id}'}\n"
-              f"on {on[memo['target']]} · {memo['coder']} · {memo['updated']}\n\n{memo['text']}")
+              f"on {where} · {memo['coder']} · {memo['updated']}\n\n{memo['text']}")
 
 
 @memo_app.command(epilog="Example: qcode memo edit 3   (opens $EDITOR)")
