@@ -32,7 +32,8 @@ def db(project):
 
 def fetched(db) -> np.ndarray:
     return np.array(db.execute("SELECT id, revision_id, start, \"end\", code_id, coder_id "
-                               "FROM codings ORDER BY id").fetchall(), dtype=np.int64).T
+                               "FROM codings ORDER BY revision_id, start, \"end\", id"
+                               ).fetchall(), dtype=np.int64).T
 
 
 def cached_version(db):

@@ -116,7 +116,8 @@ class CodingFrame:
         if self._derived is None:
             return self._positions_from_bitmaps()
         a, b = self.revision * _SHIFT + self.start, self.revision * _SHIFT + self.end
-        return np.argsort(a, kind="stable"), a, b, self._derived[0], self._derived[1]
+        # the copy is in position order (and so is any part of it)
+        return np.arange(len(a)), a, b, self._derived[0], self._derived[1]
 
     def _positions_from_bitmaps(self) -> tuple[np.ndarray, np.ndarray, np.ndarray,
                                                np.ndarray, np.ndarray]:
@@ -183,11 +184,14 @@ class CodingFrame:
 
     def words(self, mask) -> int:
         """Words in the union of the coded spans (overlapping codings count once); a word
-        counts when any of its characters is coded, as ``text[a:b].split()`` would."""
-        if not mask.any():
+        counts when any of its characters is coded, as ``text[a:b].split()`` would.
+        *mask*: a boolean mask or the ascending indices of the codings."""
+        chosen = np.flatnonzero(mask) if mask.dtype == bool else mask
+        if not len(chosen):
             return 0
         order, a, b, ended_before, started_before = self._positions
-        chosen = order[mask[order]]  # the masked codings, already in position order
+        if self._derived is None:  # into position order (stable: as order[mask[order]])
+            chosen = chosen[np.argsort(a[chosen], kind="stable")]
         a, b = a[chosen], b[chosen]
         reach = np.maximum.accumulate(b)
         new = np.ones(len(a), dtype=bool)
@@ -275,13 +279,14 @@ def on_postgres(db) -> bool:
 # within a stretch of overlapping codings) and the speaker id of the turn each starts in
 _CACHED = ("id", "revision", "start", "end", "code", "coder", "words_before_start",
            "words_before_end", "speaker", "span")
-_FORMAT = b"qcode-codings-3\n"  # the cached blob's first bytes; then int32 columns
+_FORMAT = b"qcode-codings-4\n"  # the cached blob's first bytes; then int32 columns
 _I4 = np.dtype("<i4")
 
 
 def coding_columns(db, *, derived: bool = False) -> np.ndarray:
     """Every coding as integer columns (see _CACHED; without *derived*, maybe only the
-    first six; int32 and read-only when read from the copy), in id order: from the cached copy (migration m005) when no coding has changed
+    first six; int32 and read-only when read from the copy), in position order (revision,
+    start, end, id): from the cached copy (migration m005) when no coding has changed
     since it was written, else fetched and, when the write lock is free at once, cached
     for the next command."""
     if on_postgres(db):
@@ -354,12 +359,14 @@ def _store_cache(db, version: int, blob: bytes) -> None:
 
 
 def _fetch_columns(db, sql: str, params: list) -> tuple[np.ndarray, ...]:
-    """(id, revision, start, end, code, coder) of the codings ``SELECT … {sql}`` finds."""
+    """(id, revision, start, end, code, coder) of the codings ``SELECT … {sql}`` finds, in
+    position order (revision, start, end, id)."""
     # packed in pairs: a third less to fetch than six columns
     packed = np.array(db.execute(
         "SELECT c.id, c.revision_id * 4294967296 + c.start, c.\"end\", "
         "c.code_id * 4294967296 + c.coder_id " + sql + " ORDER BY c.id", params).fetchall(),
         dtype=np.int64).reshape(-1, 4)
+    packed = packed[np.lexsort((packed[:, 0], packed[:, 2], packed[:, 1]))]  # by position
     revision, start = np.divmod(packed[:, 1], _SHIFT)
     code, coder = np.divmod(packed[:, 3], _SHIFT)
     return packed[:, 0], revision, start, packed[:, 2], code, coder

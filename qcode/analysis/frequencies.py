@@ -33,6 +33,7 @@ def _active_codes(db) -> list[tuple[int, str]]:
 
 
 def _measure(frame, mask, documents: int) -> dict:
+    mask = mask.nonzero()[0]  # the codings' indices, once for the four counts
     found = frame.documents(mask)
     return {"excerpts": frame.excerpts(mask), "documents": found,
             "speakers": frame.speakers(mask), "words": frame.words(mask),
