@@ -64,16 +64,27 @@ def _read(db, database: Path) -> Project:
         return key
 
     memos = db.execute("SELECT id, target, document_id, code_id, coding_id, coder_id, title, "
-                       "text, created FROM memos ORDER BY id").fetchall()
+                       "text, created, revision_id, start, \"end\" FROM memos ORDER BY id"
+                       ).fetchall()
+    current = dict(db.execute("SELECT document_id, id FROM current_revisions").fetchall())
     coding_notes = defaultdict(list)
     document_notes = defaultdict(list)
+    passage_notes = defaultdict(list)  # memos on a passage of the current revision
+    earlier_notes = defaultdict(lambda: defaultdict(list))  # ... left on an earlier one
     code_notes = defaultdict(list)
     project_notes = []
-    for memo_id, target, document_id, code_id, coding_id, coder_id, title, text, created \
-            in memos:
+    for memo_id, target, document_id, code_id, coding_id, coder_id, title, text, created, \
+            revision_id, start, end in memos:
         key = note(memo_id, title, text, coder_id, created)
         if target == "coding" and coding_id:
             coding_notes[coding_id].append(key)
+        elif target == "document" and document_id and start is not None and revision_id:
+            # a passage memo goes as REFI-QDA has it: a selection with a note, no coding
+            if revision_id == current.get(document_id):
+                passage_notes[document_id].append(
+                    Selection(start, end, [], user.get(coder_id), created, [key]))
+            else:
+                earlier_notes[document_id][revision_id].append((start, end, key))
         elif target == "document" and document_id:
             document_notes[document_id].append(key)
         elif target == "code" and code_id in code_guid:
@@ -99,7 +110,8 @@ def _read(db, database: Path) -> Project:
         source = Source(derived_guid("source", sha, name), name, text, [],
                         attributes[document_id], document_notes[document_id], created,
                         history[document_id][:-1], _decisions(db, revision_id, code_guid, user),
-                        _earlier(db, document_id, revision_id, code_guid, user))
+                        _earlier(db, document_id, revision_id, code_guid, user),
+                        _earlier_notes(db, earlier_notes[document_id]))
         spans: dict[tuple[int, int], Selection] = {}
         for coding_id, start, end, code_id, coder_id, origin, created_at in db.execute(
                 "SELECT id, start, \"end\", code_id, coder_id, origin, created FROM codings "
@@ -112,8 +124,20 @@ def _read(db, database: Path) -> Project:
                 source.selections.append(spans[(start, end)])
             spans[(start, end)].codings.append((code_guid[code_id], user.get(coder_id),
                                                 created_at, coding_notes[coding_id], origin))
+        source.selections += passage_notes[document_id]
         sources.append(source)
     return Project("qcode", users, nodes, sources, notes, project_notes)
+
+
+def _earlier_notes(db, by_revision: dict[int, list[tuple]]) -> list:
+    """Passage memos a revision left on an earlier revision (flagged for review), as
+    (sha256 of that revision, its number, [(start, end, note key)])."""
+    out = []
+    for revision_id, rows in sorted(by_revision.items()):
+        sha, number = db.execute("SELECT sha256, number FROM revisions WHERE id = ?",
+                                 [revision_id]).fetchone()
+        out.append((sha, number, rows))
+    return out
 
 
 def _earlier(db, document_id: int, revision_id: int, code_guid: dict, user: dict) -> list:
@@ -205,23 +229,30 @@ class Placer:
     conflict: bool
     counts: dict[str, int] = field(default_factory=dict)
     _seen: dict = field(default_factory=dict)
+    _counted: set = field(default_factory=set)
 
-    def place(self, start: int, end: int) -> tuple[int, int, int, int] | None:
+    def place(self, start: int, end: int, *, count: bool = True
+              ) -> tuple[int, int, int, int] | None:
         """(revision, start, end, needs_review) for their span, or None if it cannot be
-        placed with confidence and there is no revision of theirs here to flag it on."""
+        placed with confidence and there is no revision of theirs here to flag it on.
+        Each span is counted once for the report, unless *count* is false (a memo's
+        passage, which is kept even where it has no place)."""
         if self.anchorer is None:
             return self.revision_id, start, end, 0
         if (start, end) not in self._seen:
             found = self.anchorer.place(start, end)
             if found:
-                spot, method = (self.revision_id, found.start, found.end, 0), found.method
+                self._seen[(start, end)] = (self.revision_id, found.start, found.end, 0), \
+                    found.method
             elif self.fallback:
-                spot, method = (self.fallback, start, end, 1), "flagged"
+                self._seen[(start, end)] = (self.fallback, start, end, 1), "flagged"
             else:
-                spot, method = None, "not placed"
+                self._seen[(start, end)] = None, "not placed"
+        spot, method = self._seen[(start, end)]
+        if count and (start, end) not in self._counted:
+            self._counted.add((start, end))
             self.counts[method] = self.counts.get(method, 0) + 1
-            self._seen[(start, end)] = spot
-        return self._seen[(start, end)]
+        return spot
 
     def report(self, result: ProjectImport) -> None:
         line = f"document {self.document!r}: {self.how}"
@@ -302,6 +333,29 @@ def merge_earlier(db, source: Source, document_id: int, code_ids: dict[str, int]
                 "VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
                 [document_id, ours[0], start, end, code_ids[code], who(user), origin, created])
             result.codings += cursor.rowcount
+
+
+def earlier_memo_targets(db, source: Source, document_id: int, result: ProjectImport
+                         ) -> list[tuple[str, dict]]:
+    """Where their passage memos flagged for review on an earlier revision go: still
+    flagged, onto our revision with the same text, as their codings (merge_earlier);
+    where we have no such revision, onto the document (listed: the memo is kept, its
+    passage is not)."""
+    targets = []
+    for sha, number, rows in source.earlier_notes:
+        ours = db.execute("SELECT id FROM revisions WHERE document_id = ? AND sha256 = ?",
+                          [document_id, sha]).fetchone()
+        if ours is None:
+            result.warnings.append(
+                f"document {source.name!r}: {len(rows)} of their memos on a passage wait for "
+                f"review on their revision {number}, which this project does not have; "
+                "merged as memos on the document")
+        for start, end, key in rows:
+            target = {"target": "document", "document_id": document_id}
+            if ours:
+                target.update(revision_id=ours[0], start=start, end=end, needs_review=1)
+            targets.append((key, target))
+    return targets
 
 
 # -- suggestion decisions ------------------------------------------------------------------

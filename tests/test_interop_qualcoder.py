@@ -109,6 +109,10 @@ def test_qualcoder_project_comes_over_whole(project, qualcoder):
     assert memos == {"Noisy café": "document", "clear case": "coding",
                      "Anna is the chair": "document", "Agreed the coding rules": "project",
                      "Wave 1, Perm": "project"}
+    # an annotation is a memo on its passage (it was on the whole document)
+    assert db.execute("SELECT m.start, m.\"end\", substr(r.text, m.start + 1, 4) FROM memos "
+                      "m JOIN revisions r ON r.id = m.revision_id WHERE m.text = ?",
+                      ["Anna is the chair"]).fetchall() == [(0, 4, "Анна")]
     before = table_counts(db)
     again = import_parsed(db, read_qualcoder(qualcoder), qualcoder,
                           codebook_path=project.codebook_path, coder="tester")

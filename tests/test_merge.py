@@ -206,6 +206,106 @@ def test_diverged_texts_keep_ours_unless_theirs_is_preferred(team):
     lead.close()
 
 
+def _passage_memo(root, coder, quote, text):
+    """A memo by *coder* on the passage *quote* of A01's current revision (as review's
+    `m` writes it)."""
+    project = Project.open(root)
+    stored = project.db.execute("SELECT r.text FROM current_revisions r JOIN documents d ON "
+                                "d.id = r.document_id WHERE d.name = ?", [A01]).fetchone()[0]
+    start = stored.index(quote)
+    add_memo(project.db, text, coder=coder, document=A01, span=(start, start + len(quote)))
+    project.close()
+
+
+def _passage_memos(db):
+    return db.execute(
+        "SELECT m.text, r.number, m.needs_review, substr(r.text, m.start + 1, m.\"end\" - "
+        "m.start) FROM memos m LEFT JOIN revisions r ON r.id = m.revision_id "
+        "WHERE m.target = 'document' AND m.text NOT LIKE '%check segment 7%' ORDER BY m.text"
+        ).fetchall()
+
+
+def test_memos_on_a_passage_arrive_on_their_passage(team):
+    """A memo on a passage (review's `m`, the screen's `;`) arrived as a memo on the whole
+    document; it keeps its passage, moved as their codings are."""
+    lead, copies = team
+    lead.close()
+    _passage_memo(copies["anna"], "anna", "Nobody asked us.", "who should have asked?")
+    _passage_memo(copies["anna"], "anna", "I trusted her, not the idea.", "trust in a person")
+    lead = Project.open(lead.root)
+    result = merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead")
+    assert result.memos == 3
+    assert _passage_memos(lead.db) == [("trust in a person", 1, 0, "I trusted her, not the idea."),
+                                       ("who should have asked?", 1, 0, "Nobody asked us.")]
+    assert check(lead.db) == []
+    again = merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead")
+    assert again.memos == 0 and not again.changed
+    # merged before passages were kept: the memo here has none, and is not added again
+    lead.db.execute("UPDATE memos SET revision_id = NULL, start = NULL, \"end\" = NULL")
+    again = merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead")
+    assert again.memos == 0 and not again.changed
+    lead.close()
+
+
+def test_passage_memos_follow_revisions_as_codings_do(team):
+    """The lead corrected the transcript after copying it; anna wrote memos on the old
+    text: they are re-anchored to ours, the one whose sentence changed is flagged on
+    revision 1. boris corrected his copy: his text becomes our revision 3, his memos go
+    onto it, and one his correction left on his revision 1 stays there, flagged."""
+    lead, copies = team
+    lead.close()
+    _passage_memo(copies["anna"], "anna", "Nobody asked us.", "who should have asked?")
+    _passage_memo(copies["anna"], "anna", "I trusted her, not the idea.", "trust in a person")
+    _revise(lead.root, lambda t: t.replace("Nobody asked us.", "No one consulted the "
+                                           "residents.").replace("a music teacher",
+                                                                 "a piano teacher"), "lead")
+    lead = Project.open(lead.root)
+    merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead")
+    assert _passage_memos(lead.db) == [("trust in a person", 2, 0, "I trusted her, not the idea."),
+                                       ("who should have asked?", 1, 1, "Nobody asked us.")]
+    assert check(lead.db) == []
+    assert merge(lead.db, copies["anna"], codebook_path=lead.codebook_path,
+                 coder="lead").memos == 0
+    lead.close()
+    # boris: a memo on a sentence he then rewrites (flagged on his revision 1, which is
+    # the lead's too), and one written after on his revision 2
+    _passage_memo(copies["boris"], "boris", "It started with our building, really.", "origin")
+    text = lambda t: t.replace("It started with our building, really.",  # noqa: E731
+                               "It all started with our building.")
+    _revise(copies["boris"], text, "boris")
+    _passage_memo(copies["boris"], "boris", "It all started with our building.", "reworded")
+    boris = Project.open(copies["boris"])
+    assert boris.db.execute("SELECT needs_review FROM memos WHERE text = 'origin'"
+                            ).fetchone() == (1,)
+    boris.close()
+    lead = Project.open(lead.root)
+    merge(lead.db, copies["boris"], codebook_path=lead.codebook_path, coder="lead",
+          prefer="theirs")
+    memos = {m[0]: m[1:] for m in _passage_memos(lead.db)}
+    assert memos["origin"] == (1, 1, "It started with our building, really.")
+    assert memos["reworded"] == (3, 0, "It all started with our building.")
+    assert check(lead.db) == []
+    lead.close()
+
+
+def test_a_passage_memo_with_no_place_here_is_kept_on_the_document(team):
+    lead, copies = team
+    lead.close()
+    _revise(lead.root, lambda t: t.replace("Nobody asked us.", "Nobody asked us at all."),
+            "lead")
+    _revise(copies["anna"], lambda t: t.replace("Nobody asked us.", "They asked no one."),
+            "anna")
+    _passage_memo(copies["anna"], "anna", "They asked no one.", "who should have asked?")
+    lead = Project.open(lead.root)
+    result = merge(lead.db, copies["anna"], codebook_path=lead.codebook_path, coder="lead")
+    assert _passage_memos(lead.db) == [("who should have asked?", None, 0, None)]
+    assert any("a memo on their passage “They asked no one.”, which has no place in our "
+               "text, is merged as a memo on the document" in w for w in result.warnings)
+    line = next(c for c in result.conflicts if c.startswith(f"document {A01!r}"))
+    assert line.endswith("(coded or decided): 9 moved exactly")  # the memo is not left out
+    lead.close()
+
+
 def test_suggestion_decisions_are_merged(team, tmp_path):
     from qcode.nlp.run import SuggestOptions, run_suggestions
     from qcode.suggestions import accept, reject

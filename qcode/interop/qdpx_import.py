@@ -71,6 +71,9 @@ class Source:
     # codings left on earlier revisions for review (qcode): sha256 of that revision, its
     # number there, and (start, end, code, user, created, origin) of each
     earlier: list[tuple[str, int, list[tuple]]] = field(default_factory=list)
+    # memos on a passage left on earlier revisions for review (qcode): sha256 and number
+    # of that revision, and (start, end, note key) of each
+    earlier_notes: list[tuple[str, int, list[tuple]]] = field(default_factory=list)
 
 
 @dataclass
@@ -501,10 +504,12 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
         for note in source.notes:
             memo_targets.append((note, {"target": "document", "document_id": document_id}))
         for start, end, selection in placed:
-            if not selection.codings:
-                for note in selection.notes:
-                    memo_targets.append((note, {"target": "document",
-                                                "document_id": document_id}))
+            if not selection.codings:  # notes on a passage: memos on it, where it is here
+                spot = (placer.place(start, end, count=False) if placer
+                        else (revision_id, start, end, 0))
+                memo_targets += [(note, _on_passage(document_id, spot, source, doc.text[
+                    start:end], result)) for note in selection.notes]
+                continue
             spot = placer.place(start, end) if placer else (revision_id, start, end, 0)
             for code, user, created, notes, *kind in selection.codings:
                 if code not in code_ids:
@@ -534,6 +539,10 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
             from qcode.merge import merge_earlier
 
             merge_earlier(db, source, document_id, code_ids, who, result)
+        if source.earlier_notes:
+            from qcode.merge import earlier_memo_targets
+
+            memo_targets += earlier_memo_targets(db, source, document_id, result)
         if source.decisions:
             from qcode.merge import merge_decisions
 
@@ -559,16 +568,24 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
         title, text, user, created = project.notes[key]
         if not text.strip():
             continue
-        if db.execute("SELECT 1 FROM memos WHERE text = ? AND target = ? AND "
-                      "coalesce(document_id, 0) = ? AND coalesce(coding_id, 0) = ? AND "
-                      "coalesce(code_id, 0) = ?",
-                      [text, target["target"], target.get("document_id") or 0,
-                       target.get("coding_id") or 0, target.get("code_id") or 0]).fetchone():
-            continue  # imported before
-        db.execute("INSERT INTO memos (target, document_id, code_id, coding_id, coder_id, "
-                   "title, text, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # imported before (or written here): the same text on the same thing; for a memo
+        # on a passage, on the same passage or (merged before passages were kept) on none
+        same = ("SELECT 1 FROM memos WHERE text = ? AND target = ? AND coalesce(document_id, "
+                "0) = ? AND coalesce(coding_id, 0) = ? AND coalesce(code_id, 0) = ?")
+        params = [text, target["target"], target.get("document_id") or 0,
+                  target.get("coding_id") or 0, target.get("code_id") or 0]
+        if "start" in target:
+            same += " AND (start IS NULL OR (revision_id = ? AND start = ? AND \"end\" = ?))"
+            params += [target["revision_id"], target["start"], target["end"]]
+        if db.execute(same, params).fetchone():
+            continue
+        db.execute("INSERT INTO memos (target, document_id, code_id, coding_id, revision_id, "
+                   "start, \"end\", needs_review, coder_id, title, text, created, updated) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    [target["target"], target.get("document_id"), target.get("code_id"),
-                    target.get("coding_id"), who(user), title, text, created or stamp, stamp])
+                    target.get("coding_id"), target.get("revision_id"), target.get("start"),
+                    target.get("end"), target.get("needs_review", 0), who(user), title, text,
+                    created or stamp, stamp])
         result.memos += 1
     # the coders named are those whose codings were added (not everyone the other side has)
     result.coders = [named[cid] for cid, in db.execute(
@@ -579,6 +596,23 @@ def _write(db, project: Project, prepared, code_ids: dict[str, int], coder: str,
                       "codings": result.codings, "memos": result.memos,
                       "decisions": result.decisions, "revised": result.revised,
                       "sources": [s.name for s in result.sources]})
+
+
+def _on_passage(document_id: int, spot: tuple | None, source: Source, passage: str,
+                result: ProjectImport) -> dict:
+    """Where a memo on a passage goes: on the passage at *spot* (revision, start, end,
+    needs_review), or, when it has no place in this project's text, on the document
+    (said in the warnings: the memo is kept, its passage is not)."""
+    if spot is None:
+        quote = " ".join(passage.split())
+        quote = quote if len(quote) <= 60 else quote[:59].rstrip() + "…"
+        result.warnings.append(f"document {source.name!r}: a memo on their passage “{quote}”, "
+                               "which has no place in our text, is merged as a memo on the "
+                               "document")
+        return {"target": "document", "document_id": document_id}
+    revision, start, end, flagged = spot
+    return {"target": "document", "document_id": document_id, "revision_id": revision,
+            "start": start, "end": end, "needs_review": flagged}
 
 
 def _merge_attributes(db, document_id: int, source: Source, result: ProjectImport,
