@@ -91,6 +91,34 @@ def test_export_validates_against_the_project_schema(rich, tmp_path):
     assert guids(again) == guids(document)
 
 
+def test_a_memo_on_a_passage_goes_out_and_comes_back_on_its_passage(rich, tmp_path):
+    """A memo on a passage was exported as a note on the whole transcript; it is a
+    selection with that note (no coding), which `import project` and `merge` read back
+    onto the passage."""
+    text = rich.db.execute("SELECT r.text FROM current_revisions r JOIN documents d ON "
+                           "d.id = r.document_id WHERE d.name = ?", [A01]).fetchone()[0]
+    start = text.index("Nobody asked us.")
+    add_memo(rich.db, "Who should have asked?", coder="anna", document=A01,
+             span=(start, start + 16))
+    out = tmp_path / "study.qdpx"
+    assert export_project(rich.db, out, name="Trust study").memos == 5
+    with zipfile.ZipFile(out) as archive:
+        document = etree.fromstring(archive.read("project.qde"))
+    schema = etree.XMLSchema(etree.parse(str(FIXTURES / "Project-mrt2019.xsd")))
+    assert schema.validate(document), schema.error_log
+    other = Project.init(tmp_path / "other", coder="lead")
+    result = import_project(other.db, out, codebook_path=other.codebook_path, coder="lead")
+    assert result.memos == 5 and result.codings == 4
+    assert other.db.execute(
+        "SELECT k.name, substr(r.text, m.start + 1, m.\"end\" - m.start) FROM memos m JOIN "
+        "revisions r ON r.id = m.revision_id JOIN coders k ON k.id = m.coder_id"
+        ).fetchall() == [("anna", "Nobody asked us.")]
+    assert snapshot(other.db) == snapshot(rich.db)
+    again = import_project(other.db, out, codebook_path=other.codebook_path, coder="lead")
+    assert again.memos == 0
+    other.close()
+
+
 def test_round_trip_keeps_documents_attributes_codes_codings_and_memos(rich, tmp_path):
     out = tmp_path / "study.qdpx"
     export_project(rich.db, out, name="Trust study")

@@ -123,8 +123,21 @@ def build_project(db, name: str, result: ProjectExport) -> tuple[bytes, list[tup
                     if memo["target"] == "coding" and memo["coding_id"] == item["id"]:
                         SubElement(coding, "NoteRef", {"targetGUID": memo["guid"]})
                 result.codings += 1
-        for memo in memos:
-            if memo["target"] == "document" and memo["document_id"] == doc_id:
+        on_document = [m for m in memos if m["target"] == "document"
+                       and m["document_id"] == doc_id]
+        for memo in on_document:  # a memo on a passage: a selection with its note only
+            if memo["revision_id"] == revision and memo["start"] is not None:
+                attributes = {
+                    "guid": derived_guid("memo selection", memo["guid"]),
+                    "name": text[memo["start"]:memo["end"]][:60],
+                    "startPosition": str(memo["start"]), "endPosition": str(memo["end"]),
+                    "creationDateTime": memo["created"]}
+                if memo["coder_id"] in coders:
+                    attributes["creatingUser"] = coders[memo["coder_id"]][1]
+                selection = SubElement(source, "PlainTextSelection", attributes)
+                SubElement(selection, "NoteRef", {"targetGUID": memo["guid"]})
+        for memo in on_document:  # on the whole document, or left on an earlier revision
+            if memo["revision_id"] != revision or memo["start"] is None:
                 SubElement(source, "NoteRef", {"targetGUID": memo["guid"]})
         sources.append((guid, text))
     result.documents = len(documents)
@@ -189,7 +202,7 @@ def _codings(db, result: ProjectExport) -> dict[int, dict[tuple[int, int], list[
 def _memos(db) -> list[dict]:
     memos = []
     for row in db.query("SELECT id, target, document_id, code_id, coding_id, coder_id, title, "
-                        "text, created FROM memos ORDER BY id"):
+                        "text, created, revision_id, start, \"end\" FROM memos ORDER BY id"):
         memo = dict(row)
         memo["guid"] = derived_guid("memo", memo["id"], memo["created"])
         memos.append(memo)
