@@ -264,14 +264,14 @@ def m005_codings_cache(db: Database) -> None:
     one 20 MB blob. SQLite only: on PostgreSQL the analyses read the codings directly."""
     if getattr(vars(db).get("dialect"), "name", "sqlite") == "postgresql":
         return
-    db.execute("CREATE TABLE codings_version (id INTEGER PRIMARY KEY CHECK (id = 1), "
-               "version INTEGER NOT NULL)")
-    db.execute("INSERT INTO codings_version (id, version) VALUES (1, 0)")
+    db.execute("CREATE TABLE IF NOT EXISTS codings_version (id INTEGER PRIMARY KEY "
+               "CHECK (id = 1), version INTEGER NOT NULL)")
+    db.execute("INSERT OR IGNORE INTO codings_version (id, version) VALUES (1, 0)")
     for event in ("INSERT", "UPDATE", "DELETE"):
-        db.execute(f"CREATE TRIGGER codings_version_{event.lower()} AFTER {event} ON codings "
-                   "BEGIN UPDATE codings_version SET version = version + 1; END")
-    db.execute("CREATE TABLE codings_cache (id INTEGER PRIMARY KEY CHECK (id = 1), "
-               "version INTEGER NOT NULL, columns BLOB NOT NULL)")
+        db.execute(f"CREATE TRIGGER IF NOT EXISTS codings_version_{event.lower()} AFTER {event} "
+                   "ON codings BEGIN UPDATE codings_version SET version = version + 1; END")
+    db.execute("CREATE TABLE IF NOT EXISTS codings_cache (id INTEGER PRIMARY KEY "
+               "CHECK (id = 1), version INTEGER NOT NULL, columns BLOB NOT NULL)")
 
 
 MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_analysis_indexes,
