@@ -77,6 +77,22 @@ def test_matrix_by_speaker_binary_with_filters_to_xlsx(coded, tmp_path):
     assert variables["year"] == "attribute year"
 
 
+def test_matrix_keeps_a_leading_zero_and_writes_numbers_as_numbers(cli, tmp_path):
+    """A postcode '01234' is stored as an integer attribute but is a code: the matrix,
+    like the excerpts export, keeps it as written (int() would make it 1234)."""
+    cli("codebook", "sync", "--file", CODEBOOK)
+    assert cli("import", SAMPLE / f"{A01}.md", "--attr", "postcode=01234",
+               "--attr", "age=42").exit_code == 0
+    result = cli("export", "matrix", "-o", tmp_path / "m.csv", "--attributes")
+    assert result.exit_code == 0, result.stderr
+    row = read_csv(tmp_path / "m.csv")[0]
+    assert (row["postcode"], row["age"]) == ("01234", "42")
+    assert cli("export", "matrix", "-o", tmp_path / "m.xlsx", "--attributes").exit_code == 0
+    values = list(openpyxl.load_workbook(tmp_path / "m.xlsx")["Matrix"].values)
+    cells = dict(zip(values[0], values[1], strict=True))
+    assert (cells["postcode"], cells["age"]) == ("01234", 42)
+
+
 def test_matrix_refuses_bad_options(coded, tmp_path):
     result = coded("export", "matrix", "-o", tmp_path / "m.txt")
     assert result.exit_code == 1 and "cannot tell the format" in result.stderr

@@ -104,11 +104,13 @@ def typed_attributes(db, document_ids: list[int]) -> dict[int, dict]:
     for doc_id, key, value, kind in db.execute(
             "SELECT document_id, key, value, type FROM attributes ORDER BY document_id, key"):
         if doc_id in wanted:
-            out[doc_id][key] = _typed(value, kind)
+            out[doc_id][key] = attribute_value(value, kind)
     return out
 
 
-def _typed(value: str | None, kind: str):
+def attribute_value(value: str | None, kind: str):
+    """A stored attribute as a spreadsheet cell: integers and numbers as numbers, except
+    a value with a leading zero or beyond Excel's precision (kept as the text it is)."""
     if value is None or kind not in ("integer", "number"):
         return value
     try:

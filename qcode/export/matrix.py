@@ -4,7 +4,8 @@ One row per case — a document, or with ``by="speaker"`` each speaker of each d
 and one column per code: how many codings of the code (and its sub-codes: a parent's
 column counts its whole subtree) the case has, or 0/1 with *binary*. Every case in scope
 has a row, uncoded ones with zeros. The first column is the case id; with *attributes*
-the document attributes follow (integers and numbers as numbers).
+the document attributes follow (integers and numbers as numbers, but a value with a
+leading zero, such as a postcode, as written).
 
 Column names are valid SPSS and R variable names (letters, digits and ``_``, starting
 with a letter, at most 64 characters, distinct ignoring case): ``trust/distrust`` becomes
@@ -22,11 +23,11 @@ from pathlib import Path
 
 from qcode.analysis.scope import Scope, documents_in_scope
 from qcode.errors import QcodeError
+from qcode.export.excerpts import attribute_value, defuse
 from qcode.export.files import atomic_output
 
 FORMATS = ("xlsx", "csv")
 BY = ("document", "speaker")
-RISKY_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -52,15 +53,6 @@ def variable_names(labels: list[str], taken: set[str] | None = None) -> list[str
         taken.add(name.lower())
         out.append(name)
     return out
-
-
-def _number(value: str | None, kind: str):
-    if value is None or kind not in ("integer", "number"):
-        return value
-    try:
-        return int(value) if kind == "integer" else float(value)
-    except ValueError:
-        return value
 
 
 def _codes(db, scope: Scope) -> list[tuple[int, str, set[int]]]:
@@ -122,7 +114,7 @@ def code_matrix(db, scope: Scope, *, by: str = "document", binary: bool = False,
     if attributes:
         for doc, key, value, kind in db.execute(
                 "SELECT document_id, key, value, type FROM attributes ORDER BY key"):
-            typed[doc, key] = _number(value, kind)
+            typed[doc, key] = attribute_value(value, kind)
             if key not in attribute_keys:
                 attribute_keys.append(key)
     attribute_names = variable_names(attribute_keys, set(fixed))
@@ -156,13 +148,6 @@ def export_matrix(db, scope: Scope, path: str | Path, *, fmt: str | None = None,
     else:
         _xlsx(matrix, path, force)
     return path, matrix
-
-
-def defuse(value):
-    """A text cell Excel or LibreOffice would not run as a formula."""
-    if isinstance(value, str) and value.startswith(RISKY_STARTS):
-        return "'" + value
-    return value
 
 
 def _csv(matrix: Matrix, path: Path, force: bool, raw: bool) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from qcode.errors import QcodeError
 from qcode.export.files import atomic_output
-from qcode.export.matrix import defuse
+from qcode.export.excerpts import defuse
 
 FORMATS = ("xlsx", "csv", "md")
 COLUMNS = ["id", "on", "document", "code", "coding", "passage", "title", "text", "coder",
