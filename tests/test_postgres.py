@@ -61,6 +61,17 @@ def test_database_urls_hold_no_credentials(url, error):
     assert check_url("postgresql://db.example.org:5433/study?sslmode=require")
 
 
+@pytest.mark.parametrize("url", ["postgresql+psycopg://anna:secret@db.example.org/study",
+                                 "mysql://anna:secret@db.example.org/study",
+                                 "anna:secret@db.example.org/study",
+                                 "mysql://anna:se/cret@db.example.org/study"])
+def test_a_refused_url_is_not_echoed_with_its_password(url):
+    """A SQLAlchemy-style or other URL is refused without repeating the password."""
+    with pytest.raises(StoreError, match="not a PostgreSQL URL") as refused:
+        check_url(url)
+    assert "se" + "cret" not in str(refused.value).replace("/", "") and "db.example.org/study" in str(refused.value)
+
+
 def test_init_refuses_a_password_in_the_url_and_creates_nothing(runner, tmp_path):
     from qcode.cli.app import app
 

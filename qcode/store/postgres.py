@@ -54,7 +54,8 @@ def check_url(url: str) -> str:
     """*url* if it is a postgresql:// URL that holds no credentials; else a StoreError
     saying where they belong. Returns it normalised (no user, no password)."""
     if not is_url(url):
-        raise StoreError(f"{url!r}: not a PostgreSQL URL; expected postgresql://HOST/DATABASE")
+        raise StoreError(f"{_without_credentials(url)!r}: not a PostgreSQL URL; expected "
+                         "postgresql://HOST/DATABASE")
     parts = urllib.parse.urlsplit(url)
     query = urllib.parse.parse_qs(parts.query)
     if parts.password is not None or "password" in query:
@@ -68,6 +69,15 @@ def check_url(url: str) -> str:
     if not parts.path.strip("/") and "dbname" not in query and "service" not in query:
         raise StoreError(f"{url}: names no database; expected postgresql://HOST/DATABASE")
     return url
+
+
+def _without_credentials(text: str) -> str:
+    """*text* (any URL, or not one) without what comes before an '@': a refused URL's
+    user and password are not repeated in the message."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        scheme, rest = "", text
+    return f"{scheme}{sep}{rest.rsplit('@', 1)[-1]}"  # a password may hold a '/'"
 
 
 def redact(url: str) -> str:
