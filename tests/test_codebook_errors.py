@@ -82,6 +82,13 @@ def test_yaml_mistakes_are_plain_sentences_at_the_right_line(loader, text, line,
     ("    patterns: [12]\n", 4, "pattern 1 of code 'trust' (12) is not a pattern"),
     ("    key: ab\n", 4, "'key' of code 'trust': a shortcut key is one printable character"),
     ("  - description: no name\n", 4, "the code at line 4 has no 'name'"),
+    # the patterns field itself, not one pattern: named as the field, not as the code
+    ("    patterns:\n", 4, "'patterns' of code 'trust' should be a list"),
+    ("    exclude_patterns: 3\n", 4, "'exclude_patterns' of code 'trust' should be a list"),
+    # a language key that is not text is the key's mistake, not a 6th pattern's
+    ("    patterns: {en: [rely], 5: [x]}\n", 4,
+     "the language 5 of the patterns of code 'trust' should be a language code such as "
+     "en or ru"),
 ])
 def test_validation_errors_name_the_code_the_field_and_the_line(body, line, message):
     with pytest.raises(CodebookError) as err:

@@ -28,6 +28,7 @@ class Place:
     pattern_field: str | None = None  # patterns or exclude_patterns
     language: str | None = None
     pattern_kind: str | None = None  # phrase_text, phrase, tokens
+    bad_language: Any = None  # a key of patterns-by-language that is not text (5: [...])
 
     def pattern_loc(self) -> tuple:
         loc = (*self.code_loc, self.pattern_field)
@@ -50,6 +51,9 @@ def place(loc: tuple, data: Any) -> Place:
             if index < len(loc) and loc[index] in PATTERNS_KINDS:
                 by_language = loc[index] == "by_language"
                 index += 1
+                if by_language and loc[index + 1:index + 2] == ("[key]",):
+                    found.bad_language = loc[index]  # the key itself, not a pattern
+                    break
                 if by_language and index < len(loc) and isinstance(loc[index], str):
                     found.language = loc[index]
                     clean.append(loc[index])
@@ -172,7 +176,12 @@ def _sentence(err: dict, found: Place, data: Any, line_of) -> str:
                 else f" (the fields here are: {', '.join(fields)})")
         return f"unknown field {field!r} in {owner}{hint}"
     owner = _owner(found, data, line_of)
-    if field in PATTERN_FIELDS or field is None or (found.pattern is not None and (
+    if found.bad_language is not None:
+        return (f"the language {found.bad_language!r} of the {found.pattern_field} of {owner} "
+                "should be a language code such as en or ru")
+    if field in PATTERN_FIELDS and kind != "value_error":
+        subject = f"{field!r} of {owner}"  # the field itself: not a list, or empty
+    elif field in PATTERN_FIELDS or field is None or (found.pattern is not None and (
             not in_pattern or field in ("tokens", "phrase"))):
         subject = owner  # the error is about the code, the codebook or a whole pattern
     elif field == "name" and found.code_loc and found.pattern is None:
