@@ -34,14 +34,14 @@ class AutoRule:
             raise InputError("--unit", f"expected one of {', '.join(UNITS)}, got {self.unit!r}")
         if self.role is not None and self.role not in ROLES:
             raise InputError("--role", f"expected {' or '.join(ROLES)}, got {self.role!r}")
+        if self.search is not None and not self.search.strip():
+            raise InputError("--search", "the phrase is empty")
         if not (self.speaker or self.role or self.where or self.search):
             raise InputError("tag auto", "say what to code: --speaker, --role, --where or "
                              "--search (they combine)")
         if self.unit == "document" and (self.speaker or self.role):
             raise InputError("--unit", "document codes whole documents; --speaker and --role "
                              "pick turns or sentences (use --unit turn or sentence)")
-        if self.search is not None and not self.search.strip():
-            raise InputError("--search", "the phrase is empty")
 
     def origin(self) -> str:
         parts = [f"speaker={self.speaker}" if self.speaker else "",

@@ -104,6 +104,7 @@ def test_tag_auto_refuses_bad_input_and_writes_nothing(ready, project):
         (("--role", "interviewer", "--unit", "document"), "--unit: document codes whole"),
         (("--search", "trust", "--unit", "page"), "sentence, turn, document"),
         (("--search", "  "), "the phrase is empty"),
+        (("--search", ""), "the phrase is empty"),  # said as such, not "say what to code"
     ]:
         result = ready("tag", "auto", "-c", "trust", *args)
         assert result.exit_code == 1 and words in result.stderr, (args, result.stderr)
