@@ -2,7 +2,14 @@
 codings by 3 coders, with role and region attributes. Times each command as a whole
 process (median of 3) and prints it beside its target (0.5 s; report 5 s).
 
-    python bench/analysis.py [--documents 1000] [--keep DIR]
+    python bench/analysis.py [--documents 1000] [--keep DIR] [--postgresql URL]
+
+With --postgresql (an empty database: createdb NAME), the same project is built there
+too and every command is timed on both backends, its PostgreSQL time printed as a ratio
+to SQLite's (issue 17's target: at most 2 x for analysis at 1,000 transcripts):
+
+    tests/pg/with-server sh -c 'createdb qcode_bench &&
+        .venv/bin/python bench/analysis.py --documents 100 --postgresql postgresql:///qcode_bench'
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ COMMANDS = {
 TARGET = {"report": 5.0}
 
 
-def build(root: Path, documents: int, seed: int = 0) -> int:
+def build(root: Path, documents: int, seed: int = 0, database: str | None = None) -> int:
     """A project with generated transcripts and ~90 codings per document."""
     from qcode.codebook.model import load_codebook
     from qcode.codebook.sync import sync
@@ -47,7 +54,7 @@ def build(root: Path, documents: int, seed: int = 0) -> int:
     work = Path(tempfile.mkdtemp(prefix="qcode-bench-corpus-"))
     corpus = work / "corpus"
     make_corpus(corpus, documents * 5000)
-    project = Project.init(root, coder="bench")
+    project = Project.init(root, coder="bench", database=database)
     sync(project.db, load_codebook(REPO / "codebooks" / "trust-empowerment-loyalty.yaml"))
     rng = random.Random(seed)
     table = work / "attributes.csv"
@@ -84,40 +91,54 @@ def build(root: Path, documents: int, seed: int = 0) -> int:
     return added
 
 
-def ensure_project(root: Path, documents: int) -> None:
+def ensure_project(root: Path, documents: int, database: str | None = None) -> None:
     """Build the benchmark project at *root* unless it is already there (--keep)."""
     if not (root / "qcode.yaml").exists():
         start = time.perf_counter()
-        codings = build(root, documents)
+        codings = build(root, documents, database=database)
         print(f"built {documents} transcripts and {codings:,} codings in "
-              f"{time.perf_counter() - start:.0f} s")
+              f"{time.perf_counter() - start:.0f} s" + (" on PostgreSQL" if database else ""))
+
+
+def timed(root: Path, command: list[str], env: dict) -> float:
+    """The median of 3 runs of *command* (after one warm-up run)."""
+    times = []
+    for attempt in range(4):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "qcode", "-P", str(root), *command],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=env)
+        if attempt:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--keep", type=Path)
+    parser.add_argument("--postgresql", metavar="URL",
+                        help="also build the project in this (empty) PostgreSQL database "
+                             "and print each command's time as a ratio to SQLite's")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="qcode-bench-"))
     root = args.keep or tmp / "project"
     try:
         ensure_project(root, args.documents)
+        server = root.with_name(root.name + "-postgresql")
+        if args.postgresql:
+            ensure_project(server, args.documents, args.postgresql)
         # as installed: byte code cached (some sandboxes set PYTHONDONTWRITEBYTECODE,
         # which makes every run compile qcode again); one warm-up run per command
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         for name, command in COMMANDS.items():
-            times = []
-            for attempt in range(4):
-                start = time.perf_counter()
-                subprocess.run([sys.executable, "-m", "qcode", "-P", str(root), *command],
-                               check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               env=env)
-                if attempt == 0:
-                    continue
-                times.append(time.perf_counter() - start)
-            median, target = statistics.median(times), TARGET.get(name, 0.5)
-            print(f"{name:10} median {median:6.2f} s   target {target:.1f} s   "
-                  f"{median / target:5.2f} x target")
+            median, target = timed(root, command, env), TARGET.get(name, 0.5)
+            line = (f"{name:10} median {median:6.2f} s   target {target:.1f} s   "
+                    f"{median / target:5.2f} x target")
+            if args.postgresql:
+                on_server = timed(server, command, env)
+                line += f"   PostgreSQL {on_server:6.2f} s = {on_server / median:5.2f} x SQLite"
+            print(line)
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)
