@@ -71,10 +71,7 @@ def agreement(db, coders: list[str], *, unit: str = "segment", code: str | None 
                          f"the project has {', '.join(sorted(known)) or 'none'}")
     ids = dict(db.execute(f"SELECT name, id FROM coders WHERE name IN "
                           f"({','.join('?' * len(coders))})", coders).fetchall())
-    revisions = [r[0] for r in db.execute(
-        "SELECT r.id FROM current_revisions r WHERE " + " AND ".join(
-            ["EXISTS (SELECT 1 FROM codings c WHERE c.revision_id = r.id AND c.coder_id = ?)"]
-            * len(coders)) + " ORDER BY r.document_id", [ids[c] for c in coders])]
+    revisions = _coded_by_all(db, [ids[c] for c in coders])
     if not revisions:
         raise QcodeError(f"no document has been coded by all of {', '.join(coders)}")
     codes = db.execute("SELECT id, path FROM codes WHERE status = 'active' "
@@ -106,6 +103,27 @@ def agreement(db, coders: list[str], *, unit: str = "segment", code: str | None 
                      texts[revision][start:end])
         for revision, index, number, start, end, bits in found
         if unit == "segment" or texts[revision][start:end].strip()]
+
+
+def _coded_by_all(db, coder_ids: list[int]) -> list[int]:
+    """The current revisions that every one of these coders has coded, in document order:
+    from the analyses' copy of the codings (one query per coder per revision is 0.25 s on
+    10,000 transcripts), or in SQL on PostgreSQL."""
+    from qcode.analysis.frame import coding_columns, on_postgres, unique
+
+    if on_postgres(db):
+        return [r[0] for r in db.execute(
+            "SELECT r.id FROM current_revisions r WHERE " + " AND ".join(
+                ["EXISTS (SELECT 1 FROM codings c WHERE c.revision_id = r.id AND "
+                 "c.coder_id = ?)"] * len(coder_ids)) + " ORDER BY r.document_id", coder_ids)]
+    columns = coding_columns(db)
+    revision, coder = columns[1], columns[5]
+    common = set(unique(revision[coder == coder_ids[0]]).tolist())
+    for other in coder_ids[1:]:
+        common &= set(unique(revision[coder == other]).tolist())
+    return [r for r, _ in sorted(((r, d) for r, d in db.execute(
+        "SELECT id, document_id FROM current_revisions").fetchall() if r in common),
+        key=lambda pair: pair[1])]
 
 
 def _measure(path: str, units: Counter, n_coders: int) -> Agreement:
