@@ -59,8 +59,11 @@ print(accepted)
 """
 
 
-@pytest.mark.parametrize("workers", [2, 4])
-def test_workers_coding_accepting_and_syncing_at_once_lose_nothing(project, workers):
+@pytest.mark.parametrize("workers", [2, 4, 8])
+def test_workers_coding_accepting_and_syncing_at_once_lose_nothing(project, workers, request):
+    if workers > 4 and request.config.getoption("--backend") != "postgresql":
+        pytest.skip("8 coders at once: a team's load, run against the server "
+                    "(--backend postgresql)")
     from conftest import CODEBOOK, SAMPLE
     from qcode.codebook.model import load_codebook
     from qcode.codebook.sync import sync
