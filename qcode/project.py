@@ -150,7 +150,7 @@ class Project:
         from qcode.store.migrations import migrate
         from qcode.store.postgres import connect_url, redact
 
-        db = connect_url(self.config.database)
+        db = connect_url(self.config.database, self.coder_name())
         try:
             version = db.dialect.schema_version(db)
             if version == 0 and db.dialect.tables(db):
@@ -256,7 +256,7 @@ class Project:
         if self.on_server:
             from qcode.store.postgres import connect_url
 
-            db = connect_url(self.config.database)
+            db = connect_url(self.config.database, self.coder_name())
             try:
                 migrate(db)
             except BaseException:

@@ -202,3 +202,22 @@ def test_doctor_finds_tampering_on_the_server(server, project):
     project.db.execute("DROP TRIGGER revisions_immutable")  # tampering outside qcode
     project.db.execute("UPDATE revisions SET text = substr(text, 1, 100)")
     assert {p.check for p in check(project.db)} >= {"text checksums", "word index"}
+
+
+def test_coders_shows_who_has_the_shared_project_open(server, cli, sample_project,
+                                                      monkeypatch):
+    import json
+
+    project = sample_project  # anna has made one coding
+    monkeypatch.setenv("QCODE_CODER", "boris")
+    boris = Project.open(project.root)
+    _ = boris.db  # boris has the project open (in the coding screen, say)
+    try:
+        rows = {r["coder"]: r for r in json.loads(cli("coders", "--format", "json").stdout)}
+        assert rows["boris"]["connected"] == 1 and rows["boris"]["codings"] == 0
+        assert rows["boris"]["since"]
+        assert rows["anna"]["connected"] == 0 and rows["anna"]["codings"] == 1
+    finally:
+        boris.close()
+    rows = {r["coder"]: r for r in json.loads(cli("coders", "--format", "json").stdout)}
+    assert "boris" not in rows  # gone, and never coded

@@ -13,11 +13,30 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP
 
 
 def coders(ctx: typer.Context, fmt: FormatOption = Format.table) -> None:
-    """List the coders of this project with their codings, documents and memos."""
+    """List the coders of this project with their codings, documents and memos; in a
+    shared project on PostgreSQL, also who has it open now (`connected`: their qcode
+    sessions besides this command, and since when)."""
     from qcode.history import list_coders
 
-    emit(list_coders(project_of(ctx).db),
-         ["coder", "codings", "documents", "memos", "last_change"], fmt)
+    project = project_of(ctx)
+    rows = list_coders(project.db)
+    columns = ["coder", "codings", "documents", "memos", "last_change"]
+    if project.on_server:
+        from qcode.store.postgres import connected
+
+        sessions: dict[str, list[dict]] = {}
+        for session in connected(project.db):
+            if session["state"] != "this command":
+                sessions.setdefault(session["coder"] or "?", []).append(session)
+        known = {row["coder"] for row in rows}
+        rows += [{"coder": name, "codings": 0, "documents": 0, "memos": 0, "last_change": None}
+                 for name in sessions if name not in known]
+        for row in rows:
+            mine = sessions.get(row["coder"], [])
+            row["connected"] = len(mine)
+            row["since"] = min((s["since"] for s in mine), default=None)
+        columns += ["connected", "since"]
+    emit(rows, columns, fmt)
 
 
 def log(

@@ -96,15 +96,20 @@ def driver():
     return psycopg
 
 
-def connect_url(url: str):
-    """A :class:`~qcode.store.connection.Database` on the server and database *url* names."""
+APPLICATION = "qcode"  # each connection's application_name: "qcode CODER"
+
+
+def connect_url(url: str, coder: str | None = None):
+    """A :class:`~qcode.store.connection.Database` on the server and database *url* names;
+    *coder* (the project's coder for this command) is how `qcode coders` names it."""
     from qcode.store.connection import Database
 
     check_url(url)
     psycopg = driver()
+    name = f"{APPLICATION} {coder}" if coder else APPLICATION
     try:
         raw = psycopg.connect(url, autocommit=True, connect_timeout=10,
-                              application_name="qcode")
+                              application_name=name.encode()[:63].decode(errors="ignore"))
     except psycopg.Error as exc:
         raise StoreError(f"{redact(url)}: cannot connect: {_first_line(exc)}") from None
     _numbers_as_python(raw)
@@ -436,3 +441,18 @@ def ddl(statement: str) -> list[str]:
     out = re.sub(r"\bREAL\b", "DOUBLE PRECISION", out)
     out = re.sub(r"\)\s*WITHOUT ROWID\s*$", ")", out.rstrip())
     return [out]
+
+
+def connected(db) -> list[dict]:
+    """Who has the project open now: one row per qcode connection to its database (this
+    one included), from the server's pg_stat_activity."""
+    rows = db.query(
+        "SELECT pid, application_name AS app, usename AS user, client_addr AS address, "
+        "backend_start AS since, state, pid = pg_backend_pid() AS you FROM pg_stat_activity "
+        "WHERE datname = current_database() AND (application_name = ? OR application_name "
+        "ILIKE ?) ORDER BY backend_start", [APPLICATION, APPLICATION + " %"])
+    return [{"coder": row["app"][len(APPLICATION):].strip() or None, "user": row["user"],
+             "host": str(row["address"]) if row["address"] is not None else "local",
+             "since": row["since"].isoformat(timespec="seconds") if row["since"] else None,
+             "state": "this command" if row["you"] else row["state"], "pid": row["pid"]}
+            for row in rows]
