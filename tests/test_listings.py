@@ -54,3 +54,29 @@ def test_agree_explains_a_blank_kappa_beside_full_agreement(ready):
                                 "in one category")
     raw = json.loads(cli("agree", "--coders", "anna,boris", "-f", "json").stdout)
     assert next(r for r in raw if r["code"] == "trust/network")["cohen_kappa"] is None
+
+
+def test_agree_takes_doc_and_where_like_the_other_analysis_commands(cli):
+    cli("codebook", "sync", "--file", CODEBOOK)
+    cli("import", SAMPLE / f"{DOC}.md", "--attr", "role=activist")
+    other = "b01-ngo-department-perm"
+    cli("import", SAMPLE / f"{other}.md", "--attr", "role=bureaucrat")
+    for coder in ("anna", "boris"):
+        cli("tag", "add", DOC, "-s", "3", "-c", "distrust", "--coder", coder)
+        cli("tag", "add", other, "-s", "3", "-c", "distrust", "--coder", coder)
+    cli("tag", "add", other, "-s", "5", "-c", "distrust", "--coder", "anna")  # differs
+
+    def overall(*scope):
+        result = cli("agree", "--coders", "anna,boris", *scope, "-f", "json")
+        assert result.exit_code == 0, result.stderr
+        return next(r for r in json.loads(result.stdout) if r["code"] == "trust/distrust")
+
+    both, one = overall(), overall("--doc", DOC)
+    assert one["units"] < both["units"] and one["percent_agreement"] == 1.0
+    assert both["percent_agreement"] < 1.0
+    assert overall("--where", "role=activist") == one
+    assert overall("--where", "role=bureaucrat")["percent_agreement"] < 1.0
+    found = cli("agree", "--coders", "anna,boris", "--doc", DOC, "--disagreements", "-f", "json")
+    assert json.loads(found.stdout) == []
+    none = cli("agree", "--coders", "anna,boris", "--where", "role=nobody")
+    assert none.exit_code == 1 and "no document in scope has been coded by all" in none.stderr

@@ -57,7 +57,9 @@ _SHIFT = np.int64(1) << 32  # revision id and offset packed in one sortable key
 
 
 def agreement(db, coders: list[str], *, unit: str = "segment", code: str | None = None,
-              disagreements: bool = False) -> tuple[list[Agreement], list[Disagreement]]:
+              disagreements: bool = False, documents: list[int] | None = None
+              ) -> tuple[list[Agreement], list[Disagreement]]:
+    """*documents*: only these (the ids --doc and --where chose); None for all."""
     if len(coders) < 2:
         raise QcodeError("agreement needs at least two coders: --coders a,b")
     if len(coders) > 30:
@@ -72,8 +74,15 @@ def agreement(db, coders: list[str], *, unit: str = "segment", code: str | None 
     ids = dict(db.execute(f"SELECT name, id FROM coders WHERE name IN "
                           f"({','.join('?' * len(coders))})", coders).fetchall())
     revisions = _coded_by_all(db, [ids[c] for c in coders])
+    if documents is not None and revisions:
+        inside = {r for (r,) in db.execute(
+            "SELECT id FROM revisions WHERE id IN (SELECT value FROM json_each(?)) AND "
+            "document_id IN (SELECT value FROM json_each(?))",
+            [json.dumps(list(revisions)), json.dumps(sorted(documents))])}
+        revisions = [r for r in revisions if r in inside]
     if not revisions:
-        raise QcodeError(f"no document has been coded by all of {', '.join(coders)}")
+        raise QcodeError(f"no document {'in scope ' if documents is not None else ''}has "
+                         f"been coded by all of {', '.join(coders)}")
     codes = db.execute("SELECT id, path FROM codes WHERE status = 'active' "
                        "ORDER BY position, path").fetchall()
     if code:

@@ -135,16 +135,21 @@ def agree(ctx: typer.Context,
           coders: Annotated[str, typer.Option("--coders", help="Two or more coders: a,b[,c].")],
           unit: Annotated[str, typer.Option(help="segment (sentence) or char.")] = "segment",
           code: CodeOpt = None,
+          where: WhereOpt = [], doc: DocOpt = None,  # noqa: B006
           disagreements: Annotated[bool, typer.Option(
               "--disagreements", help="List every unit where the coders differ.")] = False,
           fmt: FormatOpt = Format.table) -> None:
     """Intercoder agreement per code and overall: percent agreement, Cohen's kappa
     (two coders), Krippendorff's alpha (nominal), and the number of units."""
     from qcode.analysis.agreement import agreement
+    from qcode.analysis.scope import documents_in_scope
 
     names = [c.strip() for c in coders.split(",") if c.strip()]
-    results, found = agreement(project_of(ctx).db, names, unit=unit, code=code,
-                               disagreements=disagreements)
+    db = project_of(ctx).db
+    documents = (documents_in_scope(db, _scope(None, False, where, [], doc, None))
+                 if where or doc else None)
+    results, found = agreement(db, names, unit=unit, code=code, disagreements=disagreements,
+                               documents=documents)
     if disagreements:
         rows = [{"document": d.document, "segment": d.segment, "start": d.start, "end": d.end,
                  "code": d.code, "coded_by": ", ".join(d.coded_by),
