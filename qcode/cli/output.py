@@ -65,9 +65,17 @@ def emit(rows: list[dict], columns: list[str], fmt: Format, *, title: str | None
                   indent=2, default=str)
         out.write("\n")
     elif fmt is Format.jsonl:
+        # one encoder for every row (json.dumps with options builds one per call) and
+        # the lines written in blocks: most of a large listing's time was these two
+        encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+        lines = []
         for r in rows:
-            out.write(json.dumps({c: r.get(c) for c in columns}, ensure_ascii=False,
-                                 default=str) + "\n")
+            lines.append(encode({c: r.get(c) for c in columns}))
+            if len(lines) == 4096:
+                out.write("\n".join(lines) + "\n")
+                lines = []
+        if lines:
+            out.write("\n".join(lines) + "\n")
     elif fmt is Format.csv:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
