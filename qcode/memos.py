@@ -30,10 +30,11 @@ def insert_memo(db, *, target: str, text: str, coder: int, batch: str, title: st
 
 def add_memo(db, text: str, *, coder: str, title: str = "", document: str | None = None,
              code: str | None = None, coding: int | None = None,
-             span: tuple[int, int] | None = None) -> int:
+             span: tuple[int, int] | None = None, place: dict | None = None) -> int:
     """A memo on the coding, else the code, else the document, else the project. With
     *span* (offsets in the document's current revision) a document memo is on that
-    passage."""
+    passage; *place* picks the passage as `qcode tag add` does ({"segment": N},
+    {"span": "START:END"} or {"quote": "text"})."""
     from qcode.coding import new_batch
     from qcode.codes import resolve_code
     from qcode.documents import resolve_document
@@ -52,6 +53,11 @@ def add_memo(db, text: str, *, coder: str, title: str = "", document: str | None
         elif document:
             doc = resolve_document(db, document)
             target, ids = "document", {"document_id": doc["id"]}
+            if place:
+                from qcode.coding import locate
+
+                located = locate(db, doc, **place)
+                span = (located.start, located.end)
             if span is not None:
                 start, end = span
                 length = db.execute("SELECT length(text) FROM revisions WHERE id = ?",
@@ -62,6 +68,9 @@ def add_memo(db, text: str, *, coder: str, title: str = "", document: str | None
                 ids.update(revision_id=doc["revision_id"], start=start, end=end)
         else:
             target = "project"
+        if place and target != "document":
+            raise QcodeError("--segment, --span and --quote place a memo on a passage of "
+                             "a document: give --doc (and no --code or --coding)")
         return insert_memo(db, target=target, text=text, title=title,
                            coder=coder_id(db, coder), batch=new_batch(), **ids)
 

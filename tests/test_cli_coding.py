@@ -133,3 +133,19 @@ def test_a_document_named_like_an_option_is_reached_with_doc(ready, tmp_path):
     assert both.exit_code == 2 and "name the document once" in both.stderr
     neither = cli("tag", "add", "-s", "1", "-c", "trust")
     assert neither.exit_code == 2 and "--doc NAME" in neither.stderr
+
+
+def test_memo_add_on_a_passage_by_sentence_span_or_quote(ready, project):
+    """`memo add --doc D --segment N` (or --span, --quote) puts the memo on that passage,
+    picked as `tag add` picks it; without --doc it is refused and nothing is written."""
+    assert "Saved memo 1 on the passage" in ready(
+        "memo", "add", "--doc", DOC, "-s", "5", "--text", "Who should have asked?").stderr
+    ready("memo", "add", "--doc", DOC, "--quote", "Nobody asked us", "--text", "Again.")
+    rows = json.loads(ready("memo", "list", "-f", "json").stdout)
+    assert [(r["sentence"], r["passage"]) for r in rows] == [
+        (5, "Nobody asked us."), (5, "Nobody asked us")]
+    refused = ready("memo", "add", "-s", "5", "--text", "Where?")
+    assert refused.exit_code != 0 and "--doc" in refused.stderr
+    coded = ready("memo", "add", "--doc", DOC, "--code", "trust", "-s", "5", "--text", "x")
+    assert coded.exit_code == 1 and "passage of a document" in coded.stderr
+    assert len(json.loads(ready("memo", "list", "-f", "json").stdout)) == 2

@@ -8,6 +8,7 @@ import typer
 
 from qcode.cli.common import project_of
 from qcode.cli.output import FORMAT_HELP, Format, emit, emit_text, message, shorten
+from qcode.cli.tag import Quote, Segment, Span
 from qcode.errors import QcodeError
 
 memo_app = typer.Typer(help="Memos on the project, a document, a code or a coding.",
@@ -32,16 +33,24 @@ def add(
     coding: Annotated[int | None, typer.Option(help="A coding id.")] = None,
     title: Annotated[str, typer.Option(help="A short title.")] = "",
     text: Annotated[str | None, typer.Option(help="The memo (default: opens $EDITOR).")] = None,
+    segment: Segment = None,
+    span: Span = None,
+    quote: Quote = None,
     coder: Coder = None,
 ) -> None:
-    """Write a memo on a coding, a code, a document, or (with none of them) the project."""
+    """Write a memo on a coding, a code, a document, a passage of a document (--doc with
+    --segment, --span or --quote), or (with none of them) the project."""
     from qcode.memos import add_memo
 
     project = project_of(ctx)
+    place = {k: v for k, v in (("segment", segment), ("span", span), ("quote", quote))
+             if v is not None}
+    if place and not doc:
+        raise typer.BadParameter("--segment, --span and --quote need --doc")
     body = text if text is not None else _from_editor()
     memo_id = add_memo(project.db, body, coder=project.coder_name(coder), title=title,
-                       document=doc, code=code, coding=coding)
-    message(f"Saved memo {memo_id}")
+                       document=doc, code=code, coding=coding, place=place or None)
+    message(f"Saved memo {memo_id}" + (f" on the passage of {doc}" if place else ""))
 
 
 @memo_app.command("list", epilog="Example: qcode memo list --doc a01 -f json")
