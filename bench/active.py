@@ -113,6 +113,10 @@ def _ranked(model, pool, known, whole, order, rng, uncertain_first, paths) -> li
     raise ValueError(f"unknown order {order!r}")
 
 
+def _shown(decisions: int | None, budget: int) -> str:
+    return f"> {budget}" if decisions is None else str(decisions)
+
+
 def stays_above(curve, target: float) -> int | None:
     """The first number of decisions from which the F1 stays >= target to the end of the
     next two checks (one lucky check does not count)."""
@@ -167,7 +171,7 @@ def main() -> None:
                 mean_curves[order].append([f1 for _, f1 in curves[order]])
                 print(f"  {order:7} ({time.perf_counter() - started:3.0f} s) "
                       + " ".join(f"{f1:.3f}" for _, f1 in curves[order])
-                      + f"  -> {needs[order][-1] or f'> {args.budget}'}")
+                      + f"  -> {_shown(needs[order][-1], args.budget)}")
             print("  decisions        " + " ".join(f"{n:>5}" for n, _ in curves[order]))
         print("\ndecisions after which the F1 stays at >= 90 % of the full-data F1, per seed:")
         for order, values in needs.items():
@@ -175,10 +179,17 @@ def main() -> None:
         for order in needs:
             if order == "random" or "random" not in needs:
                 continue
-            ratios = [(q or args.budget + CHECK_EVERY) / (r or args.budget + CHECK_EVERY)
-                      for q, r in zip(needs[order], needs["random"], strict=True)]
-            print(f"  {order} / random: median {statistics.median(ratios):.2f} (target <= 0.50;"
-                  f" a run that never got there counts as {args.budget + CHECK_EVERY})")
+            never = args.budget + CHECK_EVERY
+            pairs = [(never if q is None else q, never if r is None else r)
+                     for q, r in zip(needs[order], needs["random"], strict=True)]
+            ratios = [q / r for q, r in pairs if r]
+            at_start = sum(1 for q, r in pairs if not r)
+            if ratios:
+                print(f"  {order} / random: median {statistics.median(ratios):.2f} (target <= "
+                      f"0.50; a run that never got there counts as {never})")
+            if at_start:
+                print(f"  {at_start} seed(s) where random order was there before the first "
+                      f"decision ({order}: {[q for q, r in pairs if not r]})")
         # the learning curves averaged over the seeds: one check's luck evens out
         target = statistics.mean(targets)
         print(f"\nmean over the seeds (90 % of the mean full-data F1: {target:.3f}):")
@@ -189,9 +200,9 @@ def main() -> None:
             reached[order] = stays_above([(k * CHECK_EVERY, f1) for k, f1 in enumerate(mean)],
                                          target)
             print(f"  {order:7} " + " ".join(f"{f1:.3f}" for f1 in mean)
-                  + f"  -> {reached[order] or '>' + str((length - 1) * CHECK_EVERY)}")
+                  + f"  -> {_shown(reached[order], (length - 1) * CHECK_EVERY)}")
         for order in reached:
-            if order != "random" and reached[order] and reached.get("random"):
+            if order != "random" and reached[order] is not None and reached.get("random"):
                 print(f"  {order} / random: {reached[order] / reached['random']:.2f} "
                       "(target <= 0.50)")
 
