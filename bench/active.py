@@ -2,7 +2,7 @@
 
 A coder who answers from the human theme codes reviews qcode's suggestions. Per seed,
 half of the interviews are held out to measure the model; of the other half the coder
-codes two by hand and reviews the rest: every (sentence, theme) pair of them is a
+codes two (``--start``) by hand and reviews the rest: every (sentence, theme) pair of them is a
 pending suggestion (as after `qcode suggest --min-score 0`), decided as the human
 coders decided (accepted where they gave the sentence's answer that theme, rejected
 elsewhere). Every ``--every`` decisions the model is retrained on what is known so far
@@ -21,6 +21,7 @@ Retraining runs in-process (the background thread of `qcode review` would make t
 timing of updates depend on the machine rather than on the order).
 
     python bench/active.py [--seeds 3] [--unit turn|sentence] [--budget 1500] [--every 10]
+                            [--start 2] [--orders qcode,random]
 """
 
 from __future__ import annotations
@@ -132,6 +133,8 @@ def main() -> None:
     parser.add_argument("--unit", default="turn", choices=("turn", "sentence"))
     parser.add_argument("--budget", type=int, default=1500)
     parser.add_argument("--every", type=int, default=10)
+    parser.add_argument("--start", type=int, default=2,
+                        help="interviews coded by hand before the review starts")
     parser.add_argument("--orders", default="qcode,random",
                         help="of qcode, random, restart (the order before the turns went on)")
     args = parser.parse_args()
@@ -165,7 +168,7 @@ def main() -> None:
             curves = {}
             for order in needs:
                 started = time.perf_counter()
-                curves[order] = simulate(pool, test, set(reviewable[:2]), order, seed,
+                curves[order] = simulate(pool, test, set(reviewable[:args.start]), order, seed,
                                          args.budget, args.every, paths)
                 needs[order].append(stays_above(curves[order], target))
                 mean_curves[order].append([f1 for _, f1 in curves[order]])
