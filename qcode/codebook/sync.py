@@ -203,7 +203,7 @@ def _apply(db, pairs: list[_Match], unclaimed: list[dict], who, batch, version_i
         if pair.row is not None and not pair.code.spec.merged_into \
                 and pair.row["path"] != pair.code.path:
             db.execute("UPDATE codes SET path = ? WHERE id = ?",
-                       [f"\x00moving\x00{pair.row['id']}", pair.row["id"]])
+                       [f"\x01moving\x01{pair.row['id']}", pair.row["id"]])
     # 2. add and update, parents first (YAML order), so parent ids exist.
     ids: dict[str, int] = {}
     for pair in pairs:
@@ -259,8 +259,12 @@ def _merge(db, row: dict, target_id: int, who, batch, stamp) -> None:
                    after={"code_id": target_id}, batch=batch)
     moved = db.execute("UPDATE codings SET code_id = ? WHERE code_id = ?",
                        [target_id, source_id]).rowcount
-    db.execute("UPDATE OR IGNORE suggestions SET code_id = ? WHERE code_id = ? "
-               "AND status = 'pending'", [target_id, source_id])
+    # pending suggestions follow, except where the same one of the target exists already
+    db.execute("UPDATE suggestions SET code_id = ? WHERE code_id = ? AND status = 'pending' "
+               "AND NOT EXISTS (SELECT 1 FROM suggestions t WHERE t.code_id = ? AND "
+               "t.run_id = suggestions.run_id AND t.revision_id = suggestions.revision_id AND "
+               "t.start = suggestions.start AND t.\"end\" = suggestions.\"end\" AND "
+               "t.suggester = suggestions.suggester)", [target_id, source_id, target_id])
     db.execute("UPDATE codes SET status = 'merged', merged_into_id = ?, updated = ? WHERE id = ?",
                [target_id, stamp, source_id])
     log_change(db, "merge", "code", source_id, coder=who, before={"path": row["path"]},
