@@ -87,3 +87,20 @@ def test_report_shows_the_first_excerpts_of_a_code_and_counts_the_rest(reported,
     appeals = section.split("appeals", 1)[1].split("<h3>", 1)[0]
     assert "(10)" in appeals and appeals.count("<blockquote>") == 3
     assert "…and 7 more" in appeals
+
+
+def test_report_quotes_only_what_a_query_selects(reported, project, tmp_path):
+    """`qcode report --query` (as `qcode excerpts --query`): the excerpts section quotes
+    the codings of the codes that meet; a bad query writes no file."""
+    from qcode.export.report import build_report
+
+    html = build_report(project, query="appeals AND distrust")
+    section = html.split("Excerpts per code", 1)[1]
+    assert "<code>--query appeals AND distrust</code> selects: 3" in section
+    appeals = section.split("appeals <span", 1)[1].split("<h3>", 1)[0]
+    assert "(2)" in appeals and appeals.count("<blockquote>") == 2
+    assert "alert" not in section  # the other document's distrust has no appeals
+    target = tmp_path / "bad.html"
+    with pytest.raises(QcodeError, match="position"):
+        write_report(project, target, query="appeals AND (distrust")
+    assert not target.exists()

@@ -236,12 +236,15 @@ def report(ctx: typer.Context,
                                                   "(default: role, if present).")] = None,
            max_excerpts: Annotated[int, typer.Option(help="Excerpts shown per code.")] = 100,
            force: Annotated[bool, typer.Option("--force", help="Replace an existing "
-                                               "file.")] = False) -> None:
+                                               "file.")] = False,
+           query: QueryOpt = None, near: NearOpt = None, unit: UnitOpt = "sentence") -> None:
     """Write one self-contained HTML report: codebook, frequencies chart, co-occurrence
-    heatmap, intercoder agreement and excerpts per code (no scripts, no network)."""
+    heatmap, intercoder agreement and excerpts per code (no scripts, no network). With
+    --query/--near it quotes only the excerpts they select, as `qcode excerpts` does."""
     from qcode.export.report import write_report
 
-    path = write_report(project_of(ctx), output, by=by, max_excerpts=max_excerpts, force=force)
+    path = write_report(project_of(ctx), output, by=by, max_excerpts=max_excerpts, force=force,
+                        query=query, near=near, unit=unit)
     message(f"Wrote {path} (contains interview excerpts; not encrypted)")
 
 

@@ -94,13 +94,22 @@ def _heatmap(codes: list[str], counts, pairs) -> str:
     return "".join(parts)
 
 
-def build_report(project, *, by: str | None = None, max_excerpts: int = 100) -> str:
+def build_report(project, *, by: str | None = None, max_excerpts: int = 100,
+                 query: str | None = None, near: str | None = None,
+                 unit: str = "sentence") -> str:
+    """The report's HTML. *query* / *near* (as `qcode excerpts --query/--near`, over
+    *unit*) choose which excerpts it quotes; the rest of the report covers every coding."""
     from qcode.analysis.agreement import agreement
     from qcode.analysis.cooccurrence import cooccurrence
     from qcode.analysis.excerpts import excerpt_rows
     from qcode.analysis.frequencies import stats
 
     db = project.db
+    only = None
+    if query is not None or near is not None:
+        from qcode.analysis.query import matching_codings
+
+        only = matching_codings(db, Scope(), query=query, near=near, unit=unit)
     codes = _codes(db)
     if by is None:
         by = "role" if db.execute("SELECT 1 FROM attributes WHERE key = 'role'").fetchone() \
@@ -156,8 +165,15 @@ def build_report(project, *, by: str | None = None, max_excerpts: int = 100) -> 
             html.append("</table>")
         except QcodeError as exc:
             html.append(f"<p>{escape(str(exc))}.</p>")
+    chosen = [f"--query {query}" if query is not None else "",
+              f"--near {near}" if near is not None else "",
+              f"--unit {unit}" if only is not None and unit != "sentence" else ""]
+    chosen = " ".join(c for c in chosen if c)
     html.append("<h2>Excerpts per code</h2>")
-    first, totals = _first_excerpts(db, [code["id"] for code in codes], max_excerpts)
+    if only is not None:
+        html.append(f"<p class=\"meta\">Only the excerpts that <code>{escape(chosen)}</code> "
+                    f"selects: {len(only)}.</p>")
+    first, totals = _first_excerpts(db, [code["id"] for code in codes], max_excerpts, only)
     rows_of: dict[int, list[dict]] = {}
     for row in excerpt_rows(db, Scope(), ids=sorted(i for ids in first.values() for i in ids)):
         rows_of.setdefault(row["code_id"], []).append(row)
@@ -174,15 +190,17 @@ def build_report(project, *, by: str | None = None, max_excerpts: int = 100) -> 
                         "</blockquote>")
         if total > len(rows):
             html.append(f"<p class=\"meta\">…and {total - len(rows)} more "
-                        f"(see <code>qcode excerpts --code {escape(code['path'])}</code>).</p>")
+                        f"(see <code>qcode excerpts --code {escape(code['path'])}"
+                        f"{' ' + escape(chosen) if chosen else ''}</code>).</p>")
     html.append("</body></html>")
     return "\n".join(html)
 
 
-def _first_excerpts(db, code_ids: list[int], limit: int
+def _first_excerpts(db, code_ids: list[int], limit: int, only: set[int] | None = None
                     ) -> tuple[dict[int, list[int]], dict[int, int]]:
     """Per code, the ids of its first *limit* codings in the order `qcode excerpts` lists
-    them (document name, start, end, id; a negative limit: all), and how many it has.
+    them (document name, start, end, id; a negative limit: all), and how many it has
+    (of the codings in *only*, when given).
     From the analyses' columns in one pass, instead of sorting every code's codings in
     SQL (and counting them) once per code."""
     import numpy as np
@@ -190,6 +208,9 @@ def _first_excerpts(db, code_ids: list[int], limit: int
     from qcode.analysis.frame import coding_columns
 
     ids, revision, start, end, code, _ = coding_columns(db)[:6]
+    if only is not None:
+        keep = np.isin(ids, np.fromiter(only, dtype=np.int64, count=len(only)))
+        ids, revision, start, end, code = (a[keep] for a in (ids, revision, start, end, code))
     # every revision of a document ranks as the document, by name
     by_name = np.array(db.execute("SELECT r.id, d.id FROM revisions r JOIN documents d ON "
                                   "d.id = r.document_id ORDER BY d.name").fetchall(),
@@ -210,10 +231,13 @@ def _first_excerpts(db, code_ids: list[int], limit: int
 
 
 def write_report(project, path: str | Path | None = None, *, by: str | None = None,
-                 max_excerpts: int = 100, force: bool = False) -> Path:
+                 max_excerpts: int = 100, force: bool = False, query: str | None = None,
+                 near: str | None = None, unit: str = "sentence") -> Path:
     from qcode.export.files import atomic_output
 
     target = Path(path) if path else project.exports_dir / "report.html"
+    html = build_report(project, by=by, max_excerpts=max_excerpts, query=query, near=near,
+                        unit=unit)  # a bad query fails before any file is touched
     with atomic_output(target, force=force) as f:
-        f.write(build_report(project, by=by, max_excerpts=max_excerpts))
+        f.write(html)
     return target
