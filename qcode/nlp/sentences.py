@@ -4,10 +4,11 @@ The sentencizer (spacy/pipeline/sentencizer.pyx) starts a sentence at the first 
 and at every token that is neither punctuation nor one of its sentence-final characters
 when such a character (".", "!", "?", …) came after the last such token. Asking it
 through ``nlp.pipe`` builds a Python ``Token`` for every word twice (once to decide, once
-for ``doc.sents``): most of an import's time. Here the tokenizer alone runs, and the same
-rule is applied to the token arrays (``Doc.to_array``) with numpy. The result is the
-sentencizer's to the character (tests/test_sentences.py compares them on generated
-text); a pipeline with anything more than the sentencizer is asked the slow way.
+for ``doc.sents``): a fifth of an import's time (bench/ingest.py). Here the tokenizer alone
+runs, and the same rule is applied to the token arrays (``Doc.to_array``) with numpy. The
+result is the sentencizer's to the character (tests/test_sentences.py compares them on
+generated text); a pipeline with more than the sentencizer and qcode's abbreviation rule
+(qcode.nlp.pipeline) is asked the slow way.
 """
 
 from __future__ import annotations
