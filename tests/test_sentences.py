@@ -79,11 +79,15 @@ def test_other_pipelines_are_asked_themselves(splitters):
 @given(st.lists(st.lists(st.sampled_from(PIECES), max_size=12), max_size=30))
 def test_batches_of_docs_keep_to_their_own_doc(splitters, texts):
     """Docs starting with punctuation or empty, in batches: nothing crosses a doc."""
+    _same_in_small_batches(splitters["en"], texts, 7)
+
+
+def _same_in_small_batches(nlp, texts, size):
+    """The fast path in batches of *size* docs gives each doc the sentencizer's own."""
     import qcode.nlp.sentences as sentences
 
-    nlp = splitters["en"]
     texts = ["".join(p if p.isspace() else p + " " for p in pieces) for pieces in texts]
-    old, sentences.BATCH = sentences.BATCH, 7
+    old, sentences.BATCH = sentences.BATCH, size
     try:
         assert list(sentence_spans(nlp, texts)) == [_reference(nlp, t) for t in texts]
     finally:
@@ -104,9 +108,4 @@ def test_russian_abbreviations_on_the_fast_path(texts):
 
     nlp = sentence_splitter("ru")
     assert sentences.fast_path(nlp)
-    texts = ["".join(p if p.isspace() else p + " " for p in pieces) for pieces in texts]
-    old, sentences.BATCH = sentences.BATCH, 5
-    try:
-        assert list(sentence_spans(nlp, texts)) == [_reference(nlp, t) for t in texts]
-    finally:
-        sentences.BATCH = old
+    _same_in_small_batches(nlp, texts, 5)
