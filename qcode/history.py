@@ -181,6 +181,8 @@ def _describe(db, names: _Names, change: dict) -> str:
             how = " (an accepted suggestion)"
         elif origin.startswith("import"):
             how = f" ({origin.replace(':', ' of ', 1)})"
+        elif origin.startswith("auto"):
+            how = f" (tag auto: {origin.split(':', 1)[1]})" if ":" in origin else " (tag auto)"
         verb = "coded" if action == "add" else "removed the coding"
         return (f"{verb} {_passage(db, names, record)} as {names.code(record['code_id'])}"
                 f"{how}" if action == "add" else

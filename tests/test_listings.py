@@ -37,6 +37,11 @@ def test_log_prints_readable_lines_and_json_stays_raw(ready):
     assert raw[0]["action"] == "remove" and raw[0]["before"]["code_id"]
     assert raw[0]["summary"] == removed
     assert cli("log", "--coder", "nobody").stderr.startswith("The change log is empty")
+    cli("tag", "auto", "--code", "appeals", "--role", "interviewer", "--doc", DOC,
+        "--coder", "boris")
+    auto = cli("log", "--coder", "boris").stdout.splitlines()
+    assert auto and all(line.endswith("as empowerment/appeals (tag auto: role=interviewer)")
+                        for line in auto), auto[:2]
 
 
 def test_agree_explains_a_blank_kappa_beside_full_agreement(ready):
