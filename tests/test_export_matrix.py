@@ -135,11 +135,14 @@ def test_export_memos_csv_xlsx_md(memos, tmp_path):
                    ("code", "", "trust", "", "Relational"),
                    ("coding", A01, "trust/distrust", rows[4]["passage"], "Key passage")]
     assert rows[4]["passage"] and rows[4]["coding"] == "1"
+    # the sentence each passage starts in, as `qcode show` numbers them
+    assert [r["sentence"] for r in rows] == ["", "", "2", "", rows[4]["sentence"]]  # 1: the note
+    assert rows[4]["sentence"].isdigit()
     assert memos("export", "memos", "-o", tmp_path / "m.xlsx").exit_code == 0
     sheet = openpyxl.load_workbook(tmp_path / "m.xlsx")["Memos"]
     values = list(sheet.values)
     assert values[0][:3] == ("id", "on", "document") and len(values) == 6
-    assert values[2][7] == "=Recorded in a café"  # text, not a formula
+    assert values[2][8] == "=Recorded in a café"  # text, not a formula
     assert memos("export", "memos", "-o", tmp_path / "m.md").exit_code == 0
     md = (tmp_path / "m.md").read_text()
     for heading in ("## Project memos", "## Document memos", "## Code memos",

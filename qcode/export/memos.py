@@ -12,8 +12,8 @@ from qcode.export.files import atomic_output
 from qcode.export.excerpts import defuse
 
 FORMATS = ("xlsx", "csv", "md")
-COLUMNS = ["id", "on", "document", "code", "coding", "passage", "title", "text", "coder",
-           "created", "updated"]
+COLUMNS = ["id", "on", "document", "code", "coding", "sentence", "passage", "title", "text",
+           "coder", "created", "updated"]
 HEADINGS = {"project": "Project memos", "document": "Document memos", "code": "Code memos",
             "coding": "Coding memos"}
 
@@ -21,7 +21,13 @@ HEADINGS = {"project": "Project memos", "document": "Document memos", "code": "C
 def memo_rows(db) -> list[dict]:
     """All memos, project first, then documents, codes and codings, each in the order
     written. ``passage`` is the coded text of a coding memo, or the passage a document
-    memo was anchored to."""
+    memo was anchored to; ``sentence`` the one it starts in, numbered as `qcode show`
+    numbers them."""
+    import json
+    from bisect import bisect_right
+
+    from qcode.store.words import read_sentences
+
     rows = [dict(r) for r in db.query(
         "SELECT m.id, m.target AS \"on\", d.name AS document, g.path AS code, "
         "m.coding_id AS coding, coalesce(c.revision_id, m.revision_id) AS revision_id, "
@@ -33,15 +39,21 @@ def memo_rows(db) -> list[dict]:
         "LEFT JOIN coders k ON k.id = m.coder_id "
         "ORDER BY CASE m.target WHEN 'project' THEN 0 WHEN 'document' THEN 1 "
         "WHEN 'code' THEN 2 ELSE 3 END, d.name, g.path, m.id")]
-    texts: dict[int, str] = {}
+    placed = sorted({r["revision_id"] for r in rows
+                     if r["revision_id"] is not None and r["start"] is not None})
+    texts, sentences = {}, {}
+    if placed:
+        ids = json.dumps(placed)
+        texts = dict(db.execute("SELECT id, text FROM revisions WHERE id IN "
+                                "(SELECT value FROM json_each(?))", [ids]).fetchall())
+        sentences = read_sentences(db, ids)
     for row in rows:
         revision, start, end = row.pop("revision_id"), row.pop("start"), row.pop("end")
-        row["passage"] = None
+        row["passage"] = row["sentence"] = None
         if revision is not None and start is not None and end is not None:
-            if revision not in texts:
-                texts[revision] = db.execute("SELECT text FROM revisions WHERE id = ?",
-                                             [revision]).fetchone()[0]
             row["passage"] = texts[revision][start:end]
+            starts = sentences.get(revision, ((), ()))[0]
+            row["sentence"] = bisect_right(starts, start) or None
     return rows
 
 
