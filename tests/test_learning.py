@@ -432,37 +432,3 @@ def test_uncertain_order_takes_turns_across_retrainings():
     assert [i["code_id"] for i in later[:4]] == [3, 2, 3, 1]
     assert later[0]["id"] == (3, 0.45)
 
-
-
-def test_scores_stay_calibrated_when_the_decisions_are_a_chosen_sample():
-    """Review decisions are a sample the model chose, far richer in positives than the
-    text: calibrated on them as they are, every score came out too high. The mean
-    probability over new text stays near the code's real rate (10 %)."""
-    from types import SimpleNamespace
-
-    from qcode.nlp.models import TrainingSet, fit_model
-
-    rng = numpy.random.default_rng(1)
-
-    def unit_words(positive: bool) -> list[str]:
-        words = [f"w{k}" for k in rng.choice(60, size=6, replace=False)]
-        if rng.random() < (0.8 if positive else 0.1):
-            words.append("alpha")
-        return words
-
-    units, rows, y, known = [], [], [], []
-    for doc in range(12):
-        whole = doc < 2
-        for _ in range(60):
-            positive = rng.random() < 0.1
-            decided = whole or positive or rng.random() < 0.12  # about half positives
-            units.append(SimpleNamespace(document_id=doc, known=None if whole else set()))
-            rows.append({"w": unit_words(positive)})
-            y.append([float(positive and decided)])  # an undecided positive is unknown
-            known.append([1.0 if decided else 0.0])
-    ts = TrainingSet(units, rows, ["g"], numpy.asarray(y, dtype=numpy.float32),
-                     numpy.asarray(known, dtype=numpy.float32), [{}])
-    model = fit_model(ts, seed=0)
-    fresh = [{"w": unit_words(rng.random() < 0.1)} for _ in range(2000)]
-    mean = float(model.probabilities(fresh)[:, 0].mean())
-    assert abs(mean - 0.1) < 0.03, mean  # weighted like the fit: 0.17

@@ -159,20 +159,6 @@ def _fit_weights(known: numpy.ndarray) -> numpy.ndarray:
     return known + (1 - known) * UNDECIDED_WEIGHT if UNDECIDED_WEIGHT else known
 
 
-def _calibration_weights(known: numpy.ndarray) -> numpy.ndarray:
-    """What each (unit, code) weighs when scores are calibrated and thresholds chosen:
-    the same for all, a pair nobody decided counting as the negative it mostly is.
-
-    Calibration must see the documents as they are. The decided pairs are a sample the
-    model chose (in review: those nearest its thresholds), far richer in positives than
-    the text; weighted above the undecided ones (as in the fit) they made every score
-    too high and the thresholds wrong, and the model got worse as decisions came in.
-    bench/active.py: with equal weights, 0.26 macro-F1 before the first decision
-    instead of 0.01, at or above 90 % of the full-data F1 from then on. Where every
-    pair is known (documents coded whole) this changes nothing."""
-    return numpy.ones_like(known)
-
-
 def folds_by_document(groups: list[int], folds: int, seed: int) -> list[int]:
     """A fold number per unit: documents shuffled by *seed*, dealt out in turn."""
     documents = sorted(set(groups))
@@ -192,7 +178,7 @@ def fit_model(ts: TrainingSet, *, seed: int = 0, folds: int = CALIBRATION_FOLDS,
         raise QcodeError("nothing to learn: no code has a coded sentence or a definition")
     vectorizer = Vectorizer().fit(ts.rows, min_count=MIN_COUNT, keep=[s for s in ts.seeds if s])
     fair = _representative(ts)
-    shift = base_rate_shift(ts.y, numpy.ones_like(ts.known))  # see _calibration_weights
+    shift = base_rate_shift(ts.y, _fit_weights(ts.known))
     folds = min(folds, len(set(ts.groups)))
     steps = (folds if folds >= 2 else 0) + 1
     oof = numpy.zeros(ts.y.shape)
@@ -208,7 +194,7 @@ def fit_model(ts: TrainingSet, *, seed: int = 0, folds: int = CALIBRATION_FOLDS,
             model = linear.fit(x, y, known, l2=L2, sample_weight=weight, max_iter=MAX_ITER)
             fold_models.append(model)
             oof[test] = model.logits(vectorizer.transform([ts.rows[i] for i in test])) + shift
-        weights = _calibration_weights(ts.known[fair])
+        weights = _fit_weights(ts.known[fair])
         platt = fit_platt(oof[fair], ts.y[fair], weights)
         thresholds = choose_thresholds(platt(oof[fair]), ts.y[fair], weights)
     else:  # one document: nothing held out to calibrate on
