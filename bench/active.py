@@ -21,7 +21,7 @@ Retraining runs in-process (the background thread of `qcode review` would make t
 timing of updates depend on the machine rather than on the order).
 
     python bench/active.py [--seeds 3] [--unit turn|sentence] [--budget 1500] [--every 10]
-                            [--start 2] [--orders qcode,random]
+                            [--start 2] [--orders qcode,random] [--data wac|serdif]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import numpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from protocols import WAC, build_wac  # noqa: E402
+from protocols import PROTOCOLS, SERDIF, WAC  # noqa: E402
 
 CHECK_EVERY = 100
 
@@ -58,6 +58,9 @@ def known_subset(pool, known: numpy.ndarray, whole: numpy.ndarray):
     decided pairs (the rest weak negatives)."""
     subset = pool.subset(list(range(len(pool.units))))
     subset.known = known.copy()
+    # what nobody has decided yet is unknown, as in qcode's own learning data (a unit's
+    # labels are its codings and accepted suggestions): the human label must not leak
+    subset.y = pool.y * subset.known
     for unit, is_whole in zip(subset.units, whole, strict=True):
         unit.known = None if is_whole else set()
     return subset
@@ -133,24 +136,27 @@ def main() -> None:
     parser.add_argument("--unit", default="turn", choices=("turn", "sentence"))
     parser.add_argument("--budget", type=int, default=1500)
     parser.add_argument("--every", type=int, default=10)
+    parser.add_argument("--data", default="wac", choices=sorted(PROTOCOLS),
+                        help="the human-coded project: WAC interviews or the SERDIF sessions")
     parser.add_argument("--start", type=int, default=2,
                         help="interviews coded by hand before the review starts")
     parser.add_argument("--orders", default="qcode,random",
                         help="of qcode, random, restart (the order before the turns went on)")
     args = parser.parse_args()
-    if not WAC.is_dir():
-        sys.exit(f"{WAC} not found")
+    folder = {"wac": WAC, "serdif": SERDIF}[args.data]
+    if not folder.is_dir():
+        sys.exit(f"{folder} not found")
     from qcode.nlp.models import fit_model, training_set
 
     with tempfile.TemporaryDirectory() as tmp:
-        project, _ = build_wac(Path(tmp) / "wac")
+        project, _ = PROTOCOLS[args.data](Path(tmp) / args.data)
         everything = training_set(project, unit=args.unit)
         paths = dict(project.db.execute("SELECT guid, path FROM codes").fetchall())
         documents = sorted(set(everything.groups))
         needs: dict[str, list] = {order: [] for order in args.orders.split(",")}
         mean_curves: dict[str, list] = {order: [] for order in needs}
         targets = []
-        print(f"WAC {args.unit}s: {len(everything.units)} units, {len(everything.labels)} "
+        print(f"{args.data.upper()} {args.unit}s: {len(everything.units)} units, {len(everything.labels)} "
               f"themes; retrained every {args.every} decisions; {args.seeds} seeds")
         for seed in range(args.seeds):
             shuffled = documents[:]
