@@ -112,24 +112,36 @@ _SELECT = (
     "LEFT JOIN revisions r ON r.id = m.revision_id AND m.start IS NOT NULL")
 
 
+class Passages:
+    """The text and sentence starts of some revisions, read in two queries, to say of a
+    passage what it says and which sentence it starts in (as `qcode show` numbers them)."""
+
+    def __init__(self, db, revisions):
+        import json
+
+        from qcode.store.words import read_sentences
+
+        ids = json.dumps(sorted(set(revisions)))
+        self.texts = dict(db.execute("SELECT id, text FROM revisions WHERE id IN "
+                                     "(SELECT value FROM json_each(?))", [ids]).fetchall())
+        self.sentences = read_sentences(db, ids) if self.texts else {}
+
+    def text(self, revision: int, start: int, end: int) -> str:
+        return self.texts[revision][start:end]
+
+    def sentence(self, revision: int, start: int) -> int | None:
+        from bisect import bisect_right
+
+        return bisect_right(self.sentences.get(revision, ((), ()))[0], start) or None
+
+
 def _placed(db, rows: list[dict]) -> list[dict]:
     """Where each memo on a passage is: ``revision`` (its number), ``start``, ``end``,
     ``sentence`` (the one it starts in, numbered as `qcode show` numbers them, in that
     revision), ``passage`` (its text) and ``current`` (whether that is the document's
     current revision: a passage that could not be re-anchored stays on an earlier one,
     flagged). All None for other memos."""
-    import json
-    from bisect import bisect_right
-
-    from qcode.store.words import read_sentences
-
-    revisions = sorted({r["revision_id"] for r in rows if r["revision"] is not None})
-    texts, sentences = {}, {}
-    if revisions:
-        ids = json.dumps(revisions)
-        texts = dict(db.execute("SELECT id, text FROM revisions WHERE id IN "
-                                "(SELECT value FROM json_each(?))", [ids]).fetchall())
-        sentences = read_sentences(db, ids)
+    passages = Passages(db, [r["revision_id"] for r in rows if r["revision"] is not None])
     for row in rows:
         revision_id, current = row.pop("revision_id"), row.pop("current_number")
         row["needs_review"] = bool(row["needs_review"])
@@ -137,9 +149,8 @@ def _placed(db, rows: list[dict]) -> list[dict]:
             row.update(revision=None, start=None, end=None, sentence=None, passage=None,
                        current=None)
             continue
-        starts = sentences.get(revision_id, ((), ()))[0]
-        row["sentence"] = bisect_right(starts, row["start"]) or None
-        row["passage"] = texts[revision_id][row["start"]:row["end"]]
+        row["sentence"] = passages.sentence(revision_id, row["start"])
+        row["passage"] = passages.text(revision_id, row["start"], row["end"])
         row["current"] = row["revision"] == current
     return rows
 

@@ -23,10 +23,7 @@ def memo_rows(db) -> list[dict]:
     written. ``passage`` is the coded text of a coding memo, or the passage a document
     memo was anchored to; ``sentence`` the one it starts in, numbered as `qcode show`
     numbers them."""
-    import json
-    from bisect import bisect_right
-
-    from qcode.store.words import read_sentences
+    from qcode.memos import Passages
 
     rows = [dict(r) for r in db.query(
         "SELECT m.id, m.target AS \"on\", d.name AS document, g.path AS code, "
@@ -39,21 +36,14 @@ def memo_rows(db) -> list[dict]:
         "LEFT JOIN coders k ON k.id = m.coder_id "
         "ORDER BY CASE m.target WHEN 'project' THEN 0 WHEN 'document' THEN 1 "
         "WHEN 'code' THEN 2 ELSE 3 END, d.name, g.path, m.id")]
-    placed = sorted({r["revision_id"] for r in rows
-                     if r["revision_id"] is not None and r["start"] is not None})
-    texts, sentences = {}, {}
-    if placed:
-        ids = json.dumps(placed)
-        texts = dict(db.execute("SELECT id, text FROM revisions WHERE id IN "
-                                "(SELECT value FROM json_each(?))", [ids]).fetchall())
-        sentences = read_sentences(db, ids)
+    passages = Passages(db, [r["revision_id"] for r in rows
+                             if r["revision_id"] is not None and r["start"] is not None])
     for row in rows:
         revision, start, end = row.pop("revision_id"), row.pop("start"), row.pop("end")
         row["passage"] = row["sentence"] = None
         if revision is not None and start is not None and end is not None:
-            row["passage"] = texts[revision][start:end]
-            starts = sentences.get(revision, ((), ()))[0]
-            row["sentence"] = bisect_right(starts, start) or None
+            row["passage"] = passages.text(revision, start, end)
+            row["sentence"] = passages.sentence(revision, start)
     return rows
 
 
