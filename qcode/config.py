@@ -239,6 +239,40 @@ database: {_quote(url)}
 """
 
 
+def with_database(text: str, url: str | None) -> str:
+    """qcode.yaml's *text* with its `database:` set to *url* (None: taken out, so the
+    project's database is qcode.db again), every other line as it was written. Raises
+    ProjectError if the result would read differently in any other setting."""
+    from qcode.errors import QcodeError
+    from qcode.safeyaml import loads
+
+    doc = loads(text, CONFIG_NAME)
+    lines = text.splitlines(keepends=True)
+    if isinstance(doc.data, dict) and "database" in doc.data:
+        first = doc.lines[("database",)] - 1
+        last = first + 1
+        while last < len(lines) and lines[last][:1] in (" ", "\t"):  # a continued value
+            last += 1
+        comments = [line for line in render_database("").splitlines(keepends=True)
+                    if line.startswith("#")]
+        if lines[first - len(comments):first] == comments:
+            first -= len(comments)
+        lines[first:last] = []
+    out = "".join(lines)
+    if url is not None:
+        out = out.rstrip("\n") + "\n" + render_database(url)
+    before = parse_config(doc.data)
+    before["database"] = url
+    try:
+        after = parse_config(loads(out, CONFIG_NAME).data)
+    except (SettingError, QcodeError):
+        after = {}
+    if after.setdefault("database", None) != url or after != before:
+        raise ProjectError(f"{CONFIG_NAME}: its `database:` setting could not be rewritten "
+                           "without changing others")
+    return out
+
+
 def render_encryption(encryption: EncryptionSettings) -> str:
     key_file = _quote(encryption.key_file) if encryption.key_file else "null"
     return f"""\

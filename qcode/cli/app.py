@@ -67,10 +67,11 @@ def root(
 
 def _register() -> None:
     from qcode.cli import (analysis, anonymize, backup, code, codebook, demo, doc, export,
-                           history, ingest, interop, memo, merge, project, suggest, tag)
+                           history, ingest, interop, memo, merge, migrate, project, suggest,
+                           tag)
 
     for module in (project, ingest, doc, codebook, code, tag, memo, history, suggest, analysis,
-                   export, interop, backup, anonymize, merge, demo):
+                   export, interop, backup, anonymize, merge, migrate, demo):
         module.register(app)
 
 
