@@ -131,6 +131,17 @@ def sequence(project: Project, table: str) -> int:
     return db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", [table]).fetchone()[0]
 
 
+def guards_hold(project: Project) -> None:
+    """The triggers that keep revisions immutable and the change log append-only are on."""
+    from qcode.store import transaction
+    from qcode.store.connection import db_errors
+
+    for statement, refusal in (("UPDATE revisions SET text = 'x'", "immutable"),
+                               ("DELETE FROM changes", "append-only")):
+        with pytest.raises(db_errors(), match=refusal), transaction(project.db):
+            project.db.execute(statement)
+
+
 def test_there_and_back_keeps_every_row_and_every_listing(study, server_db, runner):
     cli = run_in(runner, study)
     before, shown = digests(study), listings(cli)
@@ -153,6 +164,7 @@ def test_there_and_back_keeps_every_row_and_every_listing(study, server_db, runn
     assert digests(on_server) == before
     assert listings(cli) == shown
     assert sequence(on_server, "codings") == next_coding  # a deleted coding's id stays used
+    guards_hold(on_server)
     on_server.close()
     assert study.db_path.is_file()  # the file is kept as it was
     kept = Project(study.root, ProjectConfig(name="kept"))
@@ -169,6 +181,7 @@ def test_there_and_back_keeps_every_row_and_every_listing(study, server_db, runn
     home = Project.open(study.root)
     assert not home.on_server and digests(home) == before and listings(cli) == shown
     assert sequence(home, "codings") == next_coding
+    guards_hold(home)
     home.close()
     assert not list(study.root.glob(".qcode.db.*"))
     server = Project(study.root, ProjectConfig(name="server", database=server_db))
