@@ -319,3 +319,21 @@ def test_qcode_yaml_switches_database_and_keeps_every_other_line():
         "name: s\ncoder: a\n"
     with pytest.raises(ProjectError, match="could not be rewritten"):  # a flow mapping
         with_database('{name: s, database: "postgresql:///s"}\n', None)
+
+
+def test_nobody_writes_to_the_project_while_it_moves(study, server_db):
+    import sqlite3
+
+    refused = []
+
+    def try_to_write(table: str, rows: int) -> None:
+        other = sqlite3.connect(study.db_path, timeout=0.05, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            refused.append(str(exc))
+        finally:
+            other.close()
+
+    moved = migrate_backend.move_to_server(study, server_db, try_to_write)
+    assert len(refused) == len(moved.tables) and all("locked" in why for why in refused)
