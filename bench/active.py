@@ -20,7 +20,7 @@ more of the F1 of a model trained on every reviewable interview coded in full.
 Retraining runs in-process (the background thread of `qcode review` would make the
 timing of updates depend on the machine rather than on the order).
 
-    python bench/active.py [--seeds 3] [--unit turn|sentence] [--budget 1500] [--every 10]
+    python bench/active.py [--seeds 3] [--unit turn|sentence] [--budget 0] [--every 10]
                             [--start 2] [--orders qcode,random] [--data wac|serdif]
 """
 
@@ -78,6 +78,7 @@ def simulate(pool, test, start_docs: set[int], order: str, seed: int, budget: in
     model = fit_model(known_subset(pool, known, whole), seed=seed)
     curve = [(0, macro_f1(model, test))]
     queue: list[dict] = []
+    done = 0
     for decision in range(1, budget + 1):
         if not queue:
             queue = _ranked(model, pool, known, whole, order, rng, uncertain_first, paths)
@@ -85,11 +86,16 @@ def simulate(pool, test, start_docs: set[int], order: str, seed: int, budget: in
                 break
         item = queue.pop(0)
         known[item["unit"], item["column"]] = 1
+        done = decision
         if decision % every == 0:
             model = fit_model(known_subset(pool, known, whole), seed=seed)
             queue = []
         if decision % CHECK_EVERY == 0:
             curve.append((decision, macro_f1(model, test)))
+    if done and curve[-1][0] != done:  # the last decisions (every pair, by default)
+        if done % every:
+            model = fit_model(known_subset(pool, known, whole), seed=seed)
+        curve.append((done, macro_f1(model, test)))
     return curve
 
 
@@ -117,6 +123,11 @@ def _ranked(model, pool, known, whole, order, rng, uncertain_first, paths) -> li
     raise ValueError(f"unknown order {order!r}")
 
 
+def whole_pairs(pool, start_docs) -> int:
+    """The pairs of the interviews coded by hand at the start (not reviewed)."""
+    return sum(1 for g in pool.groups if g in set(start_docs)) * pool.y.shape[1]
+
+
 def _shown(decisions: int | None, budget: int) -> str:
     return f"> {budget}" if decisions is None else str(decisions)
 
@@ -134,7 +145,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--unit", default="turn", choices=("turn", "sentence"))
-    parser.add_argument("--budget", type=int, default=1500)
+    parser.add_argument("--budget", type=int, default=0,
+                        help="decisions per run (default 0: every pair of the reviewable "
+                             "interviews, so that random order's need is measured, not cut off)")
     parser.add_argument("--every", type=int, default=10)
     parser.add_argument("--data", default="wac", choices=sorted(PROTOCOLS),
                         help="the human-coded project: WAC interviews or the SERDIF sessions")
@@ -156,6 +169,7 @@ def main() -> None:
         needs: dict[str, list] = {order: [] for order in args.orders.split(",")}
         mean_curves: dict[str, list] = {order: [] for order in needs}
         targets = []
+        budgets = []
         print(f"{args.data.upper()} {args.unit}s: {len(everything.units)} units, {len(everything.labels)} "
               f"themes; retrained every {args.every} decisions; {args.seeds} seeds")
         for seed in range(args.seeds):
@@ -171,16 +185,19 @@ def main() -> None:
             targets.append(target)
             print(f"\nseed {seed}: {len(reviewable)} interviews to review ({pool.y.size} "
                   f"pairs), {len(held_out)} held out; 90 % of the full-data F1: {target:.3f}")
+            budget = args.budget or int(pool.y.size - whole_pairs(pool, reviewable[:args.start]))
+            budgets.append(budget)
             curves = {}
             for order in needs:
                 started = time.perf_counter()
                 curves[order] = simulate(pool, test, set(reviewable[:args.start]), order, seed,
-                                         args.budget, args.every, paths)
+                                         budget, args.every, paths)
                 needs[order].append(stays_above(curves[order], target))
-                mean_curves[order].append([f1 for _, f1 in curves[order]])
+                mean_curves[order].append([f1 for n, f1 in curves[order]
+                                           if n % CHECK_EVERY == 0])
                 print(f"  {order:7} ({time.perf_counter() - started:3.0f} s) "
                       + " ".join(f"{f1:.3f}" for _, f1 in curves[order])
-                      + f"  -> {_shown(needs[order][-1], args.budget)}")
+                      + f"  -> {_shown(needs[order][-1], budget)}")
             print("  decisions        " + " ".join(f"{n:>5}" for n, _ in curves[order]))
         print("\ndecisions after which the F1 stays at >= 90 % of the full-data F1, per seed:")
         for order, values in needs.items():
@@ -188,14 +205,15 @@ def main() -> None:
         for order in needs:
             if order == "random" or "random" not in needs:
                 continue
-            never = args.budget + CHECK_EVERY
-            pairs = [(never if q is None else q, never if r is None else r)
-                     for q, r in zip(needs[order], needs["random"], strict=True)]
+            # a run that never got there counts as one check more than its budget
+            pairs = [(b + CHECK_EVERY if q is None else q, b + CHECK_EVERY if r is None else r)
+                     for q, r, b in zip(needs[order], needs["random"], budgets, strict=True)]
             ratios = [q / r for q, r in pairs if r]
             at_start = sum(1 for q, r in pairs if not r)
             if ratios:
-                print(f"  {order} / random: median {statistics.median(ratios):.2f} (target <= "
-                      f"0.50; a run that never got there counts as {never})")
+                print(f"  {order} / random: median {statistics.median(ratios):.2f}, per seed "
+                      + ", ".join(f"{r:.2f}" for r in ratios) + " (target <= 0.50; a run that "
+                      f"never got there counts as its budget + {CHECK_EVERY})")
             if at_start:
                 print(f"  {at_start} seed(s) where random order was there before the first "
                       f"decision ({order}: {[q for q, r in pairs if not r]})")
