@@ -16,7 +16,9 @@ step may trade it for SERIALIZABLE with retries where more write concurrency pay
 
 Credentials never come from qcode: the URL names the host and database only, and libpq
 takes the user, password and TLS settings from the PG* environment variables, a pgpass
-file or a service file.
+file or a service file. Off this machine the connection must be encrypted: TLS is
+required (``sslmode=require`` at least), and a setting that would allow it in clear is
+refused (:func:`tls_mode`).
 """
 
 from __future__ import annotations
@@ -106,12 +108,18 @@ def connect_url(url: str, coder: str | None = None):
 
     check_url(url)
     psycopg = driver()
+    host, sslmode = url_target(url)
+    tls = {"sslmode": mode} if (mode := tls_mode(host, sslmode)) else {}
     name = f"{APPLICATION} {coder}" if coder else APPLICATION
     try:
         raw = psycopg.connect(url, autocommit=True, connect_timeout=10,
-                              application_name=name.encode()[:63].decode(errors="ignore"))
+                              application_name=name.encode()[:63].decode(errors="ignore"),
+                              **tls)
     except psycopg.Error as exc:
         raise StoreError(f"{redact(url)}: cannot connect: {_first_line(exc)}") from None
+    if not is_local_host(raw.info.host) and not raw.pgconn.ssl_in_use:
+        raw.close()  # a host named only in a service file, reached without TLS
+        raise StoreError(_tls_refusal(raw.info.host, sslmode or "prefer"))
     _numbers_as_python(raw)
     from psycopg.types.numeric import Int8Dumper
 
@@ -120,6 +128,69 @@ def connect_url(url: str, coder: str | None = None):
     raw.adapters.register_dumper(int, Int8Dumper)
     raw.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
     return Database(PgConnection(raw), dialect=POSTGRES)
+
+
+# -- TLS off this machine ---------------------------------------------------------------
+
+WEAK_SSLMODES = ("disable", "allow", "prefer")  # may send the session (and password) in clear
+
+
+def is_local_host(host: str | None) -> bool:
+    """*host* (one libpq host, or a comma-separated list of them) is this machine: none
+    (libpq's default Unix socket), a socket directory (a path, or an abstract socket
+    '@name'), localhost, or a loopback address (127.0.0.0/8, ::1)."""
+    import ipaddress
+
+    for one in (host or "").split(","):
+        one = one.strip().strip("[]")
+        if not one or one.startswith(("/", "@")) or one.lower() == "localhost":
+            continue
+        try:
+            if ipaddress.ip_address(one).is_loopback:
+                continue
+        except ValueError:
+            pass
+        return False
+    return True
+
+
+def tls_mode(host: str | None, sslmode: str | None) -> str | None:
+    """The sslmode to connect to *host* with, given the one the user asked for (the URL's,
+    else $PGSSLMODE; None: none): on this machine, theirs unchanged; off it, TLS is
+    required (``require`` unless they asked for ``verify-ca`` or ``verify-full``), and a
+    mode that lets the connection go without it is refused with a StoreError saying how
+    to fix it."""
+    if is_local_host(host):
+        return sslmode
+    if sslmode is None:
+        return "require"
+    if sslmode.lower() in WEAK_SSLMODES:
+        raise StoreError(_tls_refusal(host, sslmode))
+    return sslmode
+
+
+def _tls_refusal(host: str | None, sslmode: str) -> str:
+    return (f"sslmode={sslmode} would let the connection to {host} go unencrypted; qcode "
+            "requires TLS off this machine: use sslmode=require, or verify-full to check "
+            "the server's certificate (in the URL, $PGSSLMODE or the service file)")
+
+
+def url_target(url: str, environ=None) -> tuple[str | None, str | None]:
+    """(the host or hosts, the sslmode asked for) of *url*, as libpq takes them: the
+    URL's (host=, hostaddr=, sslmode= among its parameters too), else $PGHOST /
+    $PGHOSTADDR and $PGSSLMODE. A host that only a service file names is unknown here
+    (None); connect_url checks that connection once made."""
+    import os
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    environ = os.environ if environ is None else environ
+    params = conninfo_to_dict(url)
+    # libpq uses both: the address to reach, the name to check; remote if either is
+    hosts = [params.get(key) or environ.get(f"PG{key.upper()}") for key in ("host", "hostaddr")]
+    host = ",".join(h for h in hosts if h) or None
+    sslmode = params.get("sslmode") or environ.get("PGSSLMODE") or None
+    return host, sslmode
 
 
 def _first_line(exc: Exception) -> str:
