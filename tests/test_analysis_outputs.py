@@ -117,3 +117,17 @@ def test_analysis_outputs_are_unchanged(seeded, cli):
     assert sorted(outputs) == sorted(pinned)
     changed = [name for name in pinned if outputs[name] != pinned[name]]
     assert not changed, f"these outputs changed: {', '.join(changed)}"
+
+
+def test_excerpts_read_from_the_cached_copy_are_unchanged(seeded, cli):
+    """After an analysis has cached the codings (SQLite), `qcode excerpts` reads them from
+    that copy (issue 15); what it prints is still the pinned output."""
+    from qcode.analysis.frame import current_copy, on_postgres
+
+    assert cli("stats").exit_code == 0
+    if not on_postgres(seeded.db):
+        assert current_copy(seeded.db) is not None
+    pinned = json.loads(PINNED.read_text(encoding="utf-8"))
+    changed = [name for name, args in COMMANDS.items() if name.startswith("excerpts")
+               and STAMP.sub("<time>", cli(*args).stdout) != pinned[name]]
+    assert not changed, f"these outputs changed: {', '.join(changed)}"

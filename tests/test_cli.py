@@ -199,3 +199,50 @@ def test_doctor_cli(cli, project):
     bad = cli("doctor", "-f", "json")
     assert bad.exit_code == 1
     assert json.loads(bad.stdout)[0]["check"] == "text checksums"
+
+
+@pytest.mark.parametrize("path", [" ".join(p) for p, _ in all_commands() if p])
+def test_a_command_run_alone_helps_as_among_all(runner, path):
+    """`qcode CMD …` turns only CMD into a click command (start-up, issue 15); what it
+    says is what it says among all the commands."""
+    from qcode.cli.app import _for
+
+    args = ["-P", "somewhere", *path.split(), "--help"]
+    alone = _for(args)
+    assert alone is not app
+    assert len(alone.registered_commands) + len(alone.registered_groups) == 1
+    assert runner.invoke(alone, args).stdout == runner.invoke(app, args).stdout
+
+
+@pytest.mark.parametrize("args", [[], ["--help"], ["-h"], ["--version"], ["nosuch"],
+                                  ["-P", "x"], ["--project", "x", "--", "stats"]])
+def test_without_a_command_every_command_stays(args):
+    from qcode.cli.app import _for
+
+    assert _for(args) is app
+
+
+@pytest.mark.parametrize("args, name", [
+    (["stats"], "stats"), (["--project=x", "stats"], "stats"), (["-Px", "excerpts"], "excerpts"),
+    (["--key-file", "k", "-P", "x", "tag", "add", "a01"], "tag"), (["import", "x/"], "import"),
+    (["-P", "stats", "agree"], "agree")])
+def test_the_command_is_found_after_the_root_options(args, name):
+    from typer.main import get_command_name
+
+    from qcode.cli.app import _for
+
+    alone = _for(args)
+    assert [c.name or get_command_name(c.callback.__name__) for c in alone.registered_commands
+            ] + [g.name for g in alone.registered_groups] == [name]
+
+
+def test_a_data_command_does_not_import_rich(sample_project):
+    """A listing for a script prints its count of rows without rich (0.04 s)."""
+    code = ("import sys\nfrom qcode.cli.app import main\n"
+            f"sys.argv = ['qcode', '-P', {str(sample_project.root)!r}, 'excerpts', '-f', "
+            "'jsonl']\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('rich' in sys.modules, file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stderr.splitlines() == ["1 excerpt(s)", "False"]
+    assert json.loads(done.stdout)["coder"] == "anna"

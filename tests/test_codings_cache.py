@@ -109,3 +109,76 @@ def _same_codings(cached, plain, mask):
                      cached.coder[mask].tolist(), strict=True))
     return np.array([k in chosen for k in zip(key(plain).tolist(), plain.code.tolist(),
                                                plain.coder.tolist(), strict=True)])
+
+
+def test_excerpts_from_the_copy_are_those_the_query_finds(db):
+    """`qcode excerpts` reads the codings from the copy when it is current (issue 15):
+    the same excerpts in the same order as the query gives, for every filter, limit and
+    id list; a retired code with an active code's path sorts by coding id, as SQL has it."""
+    from qcode.analysis.scope import (Scope, _codings_from_copy, _codings_queried,
+                                      excerpts_as_columns)
+    from qcode.documents import parse_filters
+
+    rng = np.random.default_rng(15)
+    documents = [r[0] for r in db.execute("SELECT name FROM documents ORDER BY name")]
+    for n in range(60):
+        start = int(rng.integers(0, 2000))
+        add_coding(db, documents[n % len(documents)], ["trust", "distrust", "appeals",
+                                                        "network"][n % 4],
+                   coder=["anna", "boris", "carl"][n % 3],
+                   span=f"{start}:{start + int(rng.integers(1, 400))}",
+                   memo=f"memo {n}" if n % 7 == 0 else None)
+    for coder in ("boris", "anna"):  # one span, codes whose ids are not in path order
+        for code in ("network", "appeals", "distrust", "interpersonal", "trust"):
+            add_coding(db, "a01-housing-perm", code, coder=coder, span="100:180")
+    with transaction(db):  # a retired code that shares an active code's path
+        db.execute("INSERT INTO codes (guid, path, name, status, created, updated) SELECT "
+                   "'retired-guid', path, name, 'retired', 'x', 'x' FROM codes WHERE "
+                   "path = 'empowerment/appeals'")
+        retired = db.execute("SELECT id FROM codes WHERE guid = 'retired-guid'").fetchone()[0]
+        db.execute("UPDATE codings SET code_id = ? WHERE id = (SELECT min(id) FROM codings "
+                   "WHERE start = 100 AND \"end\" = 180)", [retired])  # boris' network
+    ids = [r[0] for r in db.execute("SELECT id FROM codings ORDER BY random()")][:20]
+    scopes = [Scope(), Scope(code="trust", children=True), Scope(code="distrust"),
+              Scope(coders=["anna", "carl"]), Scope(document="a01-housing-perm"),
+              Scope(where=parse_filters(["role=activist"])), Scope(code="appeals")]
+    asked = [(scope, limit, chosen) for scope in scopes
+             for limit, chosen in ((None, None), (7, None), (None, ids), (3, ids))]
+    queried = [excerpts_as_columns(db, scope, limit=limit, ids=chosen, context=1)
+               for scope, limit, chosen in asked]  # the copy is stale: the query
+    coding_columns(db)
+    names = dict(db.execute("SELECT id, name FROM documents").fetchall())
+    paths = dict(db.execute("SELECT id, path FROM codes").fetchall())
+    for (scope, limit, chosen), expected in zip(asked, queried, strict=True):
+        from_copy = _codings_from_copy(db, scope, names, paths, limit, chosen)
+        assert from_copy is not None
+        assert from_copy == _codings_queried(db, scope, limit, chosen)
+        assert excerpts_as_columns(db, scope, limit=limit, ids=chosen, context=1) == expected
+    assert any(len(found["id"]) > 50 for found in queried)
+
+
+def test_an_excerpts_sentence_and_speaker_are_those_of_its_segments(db):
+    """The sentence an excerpt starts in (0: before the first, shown as none) and the
+    speaker of that sentence's turn, found for all excerpts at once, are what the
+    segments table says for each."""
+    from qcode.analysis.scope import Scope, excerpts_as_columns
+
+    rng = np.random.default_rng(16)
+    for name in ("a01-housing-perm", "b01-ngo-department-perm"):
+        length = db.execute("SELECT length(r.text) FROM current_revisions r JOIN documents d "
+                            "ON d.id = r.document_id WHERE d.name = ?", [name]).fetchone()[0]
+        for start in [0, 1, 2, *rng.integers(0, length - 2, 40).tolist()]:
+            add_coding(db, name, "trust", coder="dana", span=f"{start}:{start + 2}")
+    found = excerpts_as_columns(db, Scope(coders=["dana"]))
+    assert len(found["id"]) > 80
+    for revision, start, segment, speaker in zip(found["revision_id"], found["start"],
+                                                 found["segment"], found["speaker"],
+                                                 strict=True):
+        sentence = db.execute(
+            "SELECT s.number, k.name FROM segments s LEFT JOIN segments t ON t.revision_id = "
+            "s.revision_id AND t.kind = 'turn' AND t.start <= s.start AND t.number = (SELECT "
+            "max(number) FROM segments u WHERE u.revision_id = s.revision_id AND u.kind = "
+            "'turn' AND u.start <= s.start) LEFT JOIN speakers k ON k.id = t.speaker_id "
+            "WHERE s.revision_id = ? AND s.kind = 'sentence' AND s.start <= ? "
+            "ORDER BY s.number DESC LIMIT 1", [revision, start]).fetchone()
+        assert (segment, speaker) == (sentence or (None, None))

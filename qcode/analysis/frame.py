@@ -211,10 +211,7 @@ class CodingFrame:
     def turns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(starts, ends, speaker ids) of the turns of the revisions in scope, sorted;
         starts and ends as revision id * 2**32 + offset, speaker -1 when unknown."""
-        rows = turn_rows(self.db, self.revisions_json)
-        starts, ends, counts = _offsets(rows)
-        speakers = np.frombuffer(b"".join(row[3] for row in rows), dtype="<i4").astype(np.int64)
-        return starts, ends, speakers
+        return turn_spans(self.db, self.revisions_json)
 
     def group_of_documents(self, value_of: dict[int, str], values: list[str],
                            missing: str) -> np.ndarray:
@@ -257,6 +254,15 @@ def sentence_spans(db, revisions_json: str, *, numbers: bool = True
                           - np.repeat(np.cumsum(counts) - counts, counts))
 
 
+def turn_spans(db, revisions_json: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(starts, ends, speaker ids) of the turns of the revisions in *revisions_json*,
+    sorted; starts and ends as revision id * 2**32 + offset, speaker -1 when unknown."""
+    rows = turn_rows(db, revisions_json)
+    starts, ends, _ = _offsets(rows)
+    speakers = np.frombuffer(b"".join(row[3] for row in rows), dtype="<i4").astype(np.int64)
+    return starts, ends, speakers
+
+
 def _offsets(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows of (revision id, starts, ends, ...) laid end to end: global starts and ends
     (revision id * 2**32 + offset) and the number of spans per row."""
@@ -292,20 +298,11 @@ def coding_columns(db, *, derived: bool = False) -> np.ndarray:
     if on_postgres(db):
         return _with_derived(db, np.stack(_fetch_columns(db, "FROM codings c", [])), derived)
     try:
-        version = db.execute("SELECT version FROM codings_version").fetchone()[0]
+        copy = current_copy(db)
     except db_errors("OperationalError"):  # a database without the cache tables
         return _with_derived(db, np.stack(_fetch_columns(db, "FROM codings c", [])), derived)
-    held = db.__dict__.get("_coding_columns")  # this process read them already (report)
-    if held is not None and held[0] == version:
-        return held[1]
-    row = db.execute("SELECT v.version, c.version, c.columns FROM codings_version v "
-                     "LEFT JOIN codings_cache c ON c.id = 1").fetchone()
-    if row[1] == row[0] and row[2][:len(_FORMAT)] == _FORMAT:
-        # int32 as stored (read-only): converting 9,000,000 values to int64 costs 0.3 s
-        columns = np.frombuffer(row[2], dtype=_I4, offset=len(_FORMAT)).reshape(
-            len(_CACHED), -1)
-        db.__dict__["_coding_columns"] = (row[0], columns)
-        return columns
+    if copy is not None:
+        return copy
     conn = db.conn
     if conn.in_transaction:  # inside the caller's transaction: read, never write
         return _with_derived(db, np.stack(_fetch_columns(db, "FROM codings c", [])), derived)
@@ -318,6 +315,25 @@ def coding_columns(db, *, derived: bool = False) -> np.ndarray:
     if not columns.size or (columns.min() >= -2**31 and columns.max() < 2**31):
         _store_cache(db, version, _FORMAT + columns.astype(_I4).tobytes())
     return columns
+
+
+def current_copy(db) -> np.ndarray | None:
+    """The cached copy of `coding_columns` (all of _CACHED) when no coding has changed
+    since it was written, else None; it never fetches nor writes. On a database without
+    the cache tables (SQLite's OperationalError) it raises."""
+    version = db.execute("SELECT version FROM codings_version").fetchone()[0]
+    held = db.__dict__.get("_coding_columns")  # this process read them already (report)
+    if held is not None and held[0] == version:
+        return held[1]
+    row = db.execute("SELECT v.version, c.version, c.columns FROM codings_version v "
+                     "LEFT JOIN codings_cache c ON c.id = 1").fetchone()
+    if row[1] == row[0] and row[2][:len(_FORMAT)] == _FORMAT:
+        # int32 as stored (read-only): converting 9,000,000 values to int64 costs 0.3 s
+        columns = np.frombuffer(row[2], dtype=_I4, offset=len(_FORMAT)).reshape(
+            len(_CACHED), -1)
+        db.__dict__["_coding_columns"] = (row[0], columns)
+        return columns
+    return None
 
 
 def _with_derived(db, columns: np.ndarray, derived: bool) -> np.ndarray:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from qcode.cli.common import project_of
+from qcode.cli.common import paused_gc, project_of
 from qcode.cli.output import (FORMAT_HELP, Format, emit, emit_columns, emit_text, message,
                               shorten)
 
@@ -55,20 +55,21 @@ def excerpts(ctx: typer.Context, code: CodeOpt = None, children: ChildrenOpt = F
         from qcode.analysis.query import matching_codings
 
         chosen = matching_codings(db, scope, query=query, near=near, unit=unit)
-    found = excerpt_columns(db, scope, context=context)
-    if chosen is not None:
-        keep = [i for i, coding in enumerate(found["id"]) if coding in chosen]
-        found = {name: [values[i] for i in keep] for name, values in found.items()}
-    columns = ["document", "segment", "speaker", "code", "coder", "text"]
-    if fmt is Format.table:
-        found["text"] = [shorten(text, 70) for text in found["text"]]
-    else:
-        columns = ["id", "document", "segment", "speaker", "attributes", "code", "coder",
-                   "origin", "memo", "created", "start", "end", "text"]
-        if context:
-            columns += ["before", "after"]
-    # as columns, not a dictionary per row: 130,000 excerpts (10,000 transcripts) in 1 s
-    emit_columns(found, columns, fmt)
+    with paused_gc():
+        found = excerpt_columns(db, scope, context=context)
+        if chosen is not None:
+            keep = [i for i, coding in enumerate(found["id"]) if coding in chosen]
+            found = {name: [values[i] for i in keep] for name, values in found.items()}
+        columns = ["document", "segment", "speaker", "code", "coder", "text"]
+        if fmt is Format.table:
+            found["text"] = [shorten(text, 70) for text in found["text"]]
+        else:
+            columns = ["id", "document", "segment", "speaker", "attributes", "code", "coder",
+                       "origin", "memo", "created", "start", "end", "text"]
+            if context:
+                columns += ["before", "after"]
+        # as columns, not a dictionary per row: 130,000 excerpts (10,000 transcripts) in 1 s
+        emit_columns(found, columns, fmt)
     message(f"{len(found['id'])} excerpt(s)")
 
 
