@@ -182,3 +182,16 @@ def test_an_excerpts_sentence_and_speaker_are_those_of_its_segments(db):
             "WHERE s.revision_id = ? AND s.kind = 'sentence' AND s.start <= ? "
             "ORDER BY s.number DESC LIMIT 1", [revision, start]).fetchone()
         assert (segment, speaker) == (sentence or (None, None))
+
+
+@pytest.mark.parametrize("big_id", [2**40, 2**60])
+def test_codings_are_fetched_whole_however_large_their_ids(db, big_id):
+    """The codings are fetched packed in two integers where their ids and offsets fit (a
+    coding id of 2**40 does), else in four (2**60): the same columns either way, and a
+    copy only where they fit in its int32."""
+    with transaction(db):
+        db.execute("INSERT INTO codings (id, document_id, revision_id, start, \"end\", "
+                   "code_id, coder_id, created) SELECT ?, document_id, revision_id, 3, 9, "
+                   "code_id, coder_id, created FROM codings LIMIT 1", [big_id])
+    assert (coding_columns(db)[:6] == fetched(db)).all()
+    assert cached_version(db) is None
