@@ -263,6 +263,14 @@ def turn_spans(db, revisions_json: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     return starts, ends, speakers
 
 
+def laid_end_to_end(rows: list[tuple]) -> np.ndarray:
+    """The offsets of rows of (revision id, offsets, ...) laid end to end, as revision id *
+    2**32 + offset (sorted when the rows are in revision order)."""
+    counts = np.array([len(row[1]) // 4 for row in rows], dtype=np.int64)
+    base = np.repeat(np.array([row[0] for row in rows], dtype=np.int64) * _SHIFT, counts)
+    return np.frombuffer(b"".join(row[1] for row in rows), dtype="<u4") + base
+
+
 def _offsets(rows: list[tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Rows of (revision id, starts, ends, ...) laid end to end: global starts and ends
     (revision id * 2**32 + offset) and the number of spans per row."""

@@ -242,7 +242,7 @@ def _attach_text(db, columns: dict[str, list], context: int) -> None:
     excerpts of a revision sliced together by ``map`` (no Python code per excerpt)."""
     import numpy as np
 
-    from qcode.analysis.frame import _SHIFT, sentence_spans, turn_spans
+    from qcode.analysis.frame import _SHIFT, laid_end_to_end
     from qcode.store.words import read_sentences
 
     revision = np.array(columns["revision_id"], dtype=np.int64)
@@ -251,12 +251,19 @@ def _attach_text(db, columns: dict[str, list], context: int) -> None:
     revisions = json.dumps(sorted(per_revision))
     base = revision * _SHIFT
     # the sentence each starts in, from 1 (0: before the first)
-    sentence_starts, _, _ = sentence_spans(db, revisions, numbers=False)
+    sentence_starts = laid_end_to_end(db.execute(
+        "SELECT revision_id, starts FROM revision_sentences WHERE revision_id IN (SELECT value "
+        "FROM json_each(?)) ORDER BY revision_id", [revisions]).fetchall())
     first_sentence = np.searchsorted(sentence_starts, base, "left")
     number = np.searchsorted(sentence_starts, base + start, "right") - first_sentence
     # the speaker of that sentence: of the turn its start lies in (none before the
     # first sentence, so before every turn)
-    turn_starts, _, turn_speakers = turn_spans(db, revisions)
+    rows = db.execute("SELECT revision_id, starts, speakers FROM revision_turns WHERE "
+                      "revision_id IN (SELECT value FROM json_each(?)) ORDER BY revision_id",
+                      [revisions]).fetchall()
+    turn_starts = laid_end_to_end(rows)
+    turn_speakers = np.frombuffer(b"".join(row[2] for row in rows), dtype="<i4")
+    del rows
     at = sentence_starts[np.maximum(first_sentence + number - 1, 0)] if len(
         sentence_starts) else base
     first_turn = np.searchsorted(turn_starts, base, "left")
