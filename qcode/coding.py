@@ -19,7 +19,7 @@ from qcode.documents import resolve_document
 from qcode.errors import InputError, NotFoundError, QcodeError, read_utf8
 from qcode.locate import Located, find_quote, parse_span, segment_span
 from qcode.store import transaction
-from qcode.store.records import coder_id, log_change, now
+from qcode.store.records import check_changed, coder_id, log_change, now
 
 
 def new_batch() -> str:
@@ -102,7 +102,8 @@ def delete_coding(db, coding_id: int, *, coder: int, batch: str) -> dict:
     for memo in db.query("SELECT * FROM memos WHERE coding_id = ?", [coding_id]):
         log_change(db, "remove", "memo", memo["id"], coder=coder, before=dict(memo), batch=batch)
     db.execute("DELETE FROM memos WHERE coding_id = ?", [coding_id])
-    db.execute("DELETE FROM codings WHERE id = ?", [coding_id])
+    check_changed(db, db.execute("DELETE FROM codings WHERE id = ?", [coding_id]), "coding",
+                  coding_id)
     log_change(db, "remove", "coding", coding_id, coder=coder, before=row, batch=batch)
     return row
 

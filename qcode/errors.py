@@ -77,3 +77,10 @@ class InteropError(QcodeError):
     is unsafe to read; the message names the file and the part."""
 
     code = "Q160"
+
+
+class AccessError(QcodeError):
+    """On a shared project, a change to what is not yours: another coder's coding, memo or
+    decision (row-level security on the server)."""
+
+    code = "Q170"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from qcode.errors import QcodeError
 from qcode.store import transaction
-from qcode.store.records import coder_id, log_change
+from qcode.store.records import check_changed, coder_id, log_change
 
 UNDOABLE = ("coding", "memo", "suggestion")
 # batches that hold any other action (a document revision's re-anchoring, an import)
@@ -114,7 +114,8 @@ def _revert(db, entry: dict, who: int, batch: str) -> None:
             return  # already gone
         if table == "codings":
             db.execute("DELETE FROM memos WHERE coding_id = ?", [entity_id])
-        db.execute(f"DELETE FROM {table} WHERE id = ?", [entity_id])
+        check_changed(db, db.execute(f"DELETE FROM {table} WHERE id = ?", [entity_id]),
+                      entry["entity"], entity_id)
         log_change(db, "remove", entry["entity"], entity_id, coder=who, before=dict(row),
                    batch=batch)
     elif entry["action"] in ("remove", "fold"):

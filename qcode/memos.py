@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qcode.errors import InputError, NotFoundError, QcodeError
 from qcode.store import transaction
-from qcode.store.records import coder_id, log_change, now
+from qcode.store.records import check_changed, coder_id, log_change, now
 
 TARGETS = ("project", "document", "code", "coding")
 
@@ -85,7 +85,9 @@ def edit_memo(db, memo_id: int, text: str, *, coder: str, title: str | None = No
         changes = {"text": text, "updated": now()}
         if title is not None:
             changes["title"] = title
-        db["memos"].update(memo_id, changes)
+        check_changed(db, db.execute(
+            "UPDATE memos SET " + ", ".join(f"{column} = ?" for column in changes)
+            + " WHERE id = ?", [*changes.values(), memo_id]), "memo", memo_id)
         log_change(db, "edit", "memo", memo_id, coder=coder_id(db, coder),
                    before={k: before[k] for k in changes}, after=changes, batch=new_batch())
 
@@ -95,7 +97,8 @@ def remove_memo(db, memo_id: int, *, coder: str) -> None:
 
     with transaction(db):
         before = get_memo(db, memo_id, raw=True)
-        db.execute("DELETE FROM memos WHERE id = ?", [memo_id])
+        check_changed(db, db.execute("DELETE FROM memos WHERE id = ?", [memo_id]), "memo",
+                      memo_id)
         log_change(db, "remove", "memo", memo_id, coder=coder_id(db, coder), before=before,
                    batch=new_batch())
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from qcode import faults
 from qcode.errors import NotFoundError, QcodeError
 from qcode.store import transaction
-from qcode.store.records import coder_id, log_change, now
+from qcode.store.records import check_changed, coder_id, log_change, now
 
 
 def pending_for(db, revision_id: int) -> list[dict]:
@@ -28,7 +28,9 @@ def _pending(db, suggestion_id: int) -> dict:
 
 def _decide(db, row: dict, status: str, who: int, batch: str, coding: int | None) -> None:
     after = {"status": status, "decided_by": who, "decided_at": now(), "coding_id": coding}
-    db["suggestions"].update(row["id"], after)
+    check_changed(db, db.execute(
+        "UPDATE suggestions SET status = ?, decided_by = ?, decided_at = ?, coding_id = ? "
+        "WHERE id = ?", [*after.values(), row["id"]]), "suggestion", row["id"])
     log_change(db, "edit", "suggestion", row["id"], coder=who, batch=batch,
                before={k: row[k] for k in after}, after=after)
 

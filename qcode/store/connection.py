@@ -69,6 +69,10 @@ class SqliteDialect:
     def describe_error(self, exc: Exception) -> str:
         return describe_sqlite_error(exc)
 
+    def refusal(self, exc: BaseException) -> StoreError | None:
+        """A refusal by the server's access rules, as a StoreError (none on SQLite)."""
+        return None
+
 
 SQLITE = SqliteDialect()
 
@@ -308,9 +312,12 @@ def transaction(db: Database) -> Iterator[Database]:
         raise StoreError(dialect.describe_error(exc)) from exc
     try:
         yield db
-    except BaseException:
+    except BaseException as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        refused = dialect.refusal(exc)
+        if refused is not None:
+            raise refused from exc
         raise
     try:
         conn.execute("COMMIT")

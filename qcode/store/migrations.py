@@ -274,9 +274,53 @@ def m005_codings_cache(db: Database) -> None:
                "CHECK (id = 1), version INTEGER NOT NULL, columns BLOB NOT NULL)")
 
 
+def m006_row_security(db: Database) -> None:
+    """PostgreSQL only: each coder's work is theirs. Row-level security on the tables a
+    coder writes: everyone reads every row; a coder adds, changes and removes only the
+    codings, memos, decisions and runs whose coder is theirs (the coder named like their
+    login role) and appends to the change log under their own name only; a member of the
+    project's lead role (``qcode_<database>_lead``) may change any row. The table owner
+    (who created the project) is not bound by it. What each role may touch at all (SELECT
+    only on the codebook and documents for a coder) is granted by `qcode team`
+    (qcode.store.team), which creates the roles. On SQLite (one file, one person) there is
+    nothing to do."""
+    if getattr(vars(db).get("dialect"), "name", "sqlite") != "postgresql":
+        return
+    db.execute("CREATE FUNCTION qcode_is_lead() RETURNS boolean LANGUAGE sql STABLE AS $$ "
+               "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'qcode_' || "
+               "current_database() || '_lead' AND pg_has_role(current_user, oid, 'MEMBER')) $$")
+    db.execute("CREATE FUNCTION qcode_is_mine(coder bigint) RETURNS boolean LANGUAGE sql "
+               "STABLE AS $$ SELECT EXISTS (SELECT FROM coders WHERE id = coder AND "
+               "name = current_user) $$")
+    for table, mine, added, kept in _ROW_SECURITY:
+        db.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
+        db.execute(f"CREATE POLICY qcode_read ON {table} FOR SELECT USING (true)")
+        db.execute(f"CREATE POLICY qcode_add ON {table} FOR INSERT WITH CHECK "
+                   f"(qcode_is_lead() OR {added or mine})")
+        db.execute(f"CREATE POLICY qcode_change ON {table} FOR UPDATE USING "
+                   f"(qcode_is_lead() OR {mine}) WITH CHECK (qcode_is_lead() OR {kept or mine})")
+        db.execute(f"CREATE POLICY qcode_remove ON {table} FOR DELETE USING "
+                   f"(qcode_is_lead() OR {mine})")
+
+
+_UNDECIDED = "(status = 'pending' AND decided_by IS NULL)"
+# (table, whose row it is, what a coder may add if not that, what an update may leave)
+_ROW_SECURITY = (
+    ("codings", "qcode_is_mine(coder_id)", None, None),
+    ("memos", "qcode_is_mine(coder_id)", None, None),
+    # anyone's suggestion run adds pending ones; deciding one makes it the decider's,
+    # and undoing that decision makes it pending again
+    ("suggestions", "(status = 'pending' OR qcode_is_mine(decided_by))", _UNDECIDED,
+     f"(qcode_is_mine(decided_by) OR {_UNDECIDED})"),
+    ("runs", "(coder_id IS NULL OR qcode_is_mine(coder_id))", None, None),
+    ("changes", "qcode_is_mine(coder_id)", None, None),  # append-only by trigger and grant
+    ("coders", "name = current_user", None, None),
+)
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_analysis_indexes,
                                                 m003_segment_indexes, m004_learned_models,
-                                                m005_codings_cache]
+                                                m005_codings_cache, m006_row_security]
 
 
 def schema_version(db: Database) -> int:

@@ -479,8 +479,22 @@ class PostgresDialect:
         if isinstance(exc, psycopg.errors.DiskFull):
             return f"the server cannot write ({_first_line(exc)}); the change was rolled back"
         if isinstance(exc, psycopg.errors.InsufficientPrivilege):
-            return f"the server refused: {_first_line(exc)}"
+            return f"the server refused: {_first_line(exc)}{_WHY_REFUSED}"
         return _first_line(exc)
+
+    def refusal(self, exc: BaseException) -> StoreError | None:
+        """The server's access rules refused a statement (a coder's role changing the
+        codebook, or another coder's row): one line saying so, not a traceback."""
+        psycopg = driver()
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            return StoreError(self.describe_error(exc))
+        return None
+
+
+_WHY_REFUSED = (" (on a shared project a coder adds and changes only their own codings, "
+                "memos and decisions, under the coder name that is their database role's, "
+                "and the project lead's role changes the codebook and documents: see "
+                "`qcode team list`)")
 
 
 POSTGRES = PostgresDialect()

@@ -1,0 +1,249 @@
+"""Coders are database roles (issue 17): on a project on a PostgreSQL server a coder adds
+and changes only their own codings, memos and decisions (row-level security), and reads
+but cannot change the codebook or the documents; the project lead's role can.
+
+Needs a server (tests/pg/with-server starts one, whose user qcode is a superuser and
+trusts local connections): each role connects as itself (PGUSER), never as the owner,
+whom row-level security does not bind. Skipped when no server answers."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+import pytest
+
+from conftest import CODEBOOK, SAMPLE, table_counts
+from qcode.errors import AccessError, NotFoundError, QcodeError, StoreError
+
+SUFFIX = f"{os.getpid()}"
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    """A project database made by the owner (the superuser): the shipped codebook and the
+    sample corpus in it, a lead and two coders (alice, bob) added with `qcode team`."""
+    from conftest import _pg_unreachable
+
+    reason = _pg_unreachable()
+    if reason:
+        pytest.skip(reason)
+    import psycopg
+
+    from qcode.codebook.model import load_codebook
+    from qcode.codebook.sync import sync
+    from qcode.ingest.importer import ImportOptions, import_paths
+    from qcode.store.migrations import migrate
+    from qcode.store.postgres import connect_url
+    from qcode.store.team import add_member, group_roles
+
+    name = f"qcode_roles_{SUFFIX}"
+    with psycopg.connect("", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql:///{name}"
+    owner = connect_url(url)
+    migrate(owner)
+    sync(owner, load_codebook(CODEBOOK))
+    import_paths(owner, [SAMPLE], ImportOptions())
+    names = {who: f"{who}_{SUFFIX}" for who in ("lead", "alice", "bob")}
+    assert add_member(owner, names["lead"], lead=True) == {
+        "name": names["lead"], "role": "lead", "created": True}
+    add_member(owner, names["alice"])
+    add_member(owner, names["bob"])
+    groups = list(group_roles(owner).values())
+    try:
+        yield {"url": url, "owner": owner, **names}
+    finally:
+        owner.close()
+        with psycopg.connect("", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for role in [*names.values(), *groups]:
+                admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+@contextlib.contextmanager
+def connected_as(team, who: str):
+    """The project as the login role *who* ("alice", "bob", "lead") opens it."""
+    from qcode.store.migrations import migrate
+    from qcode.store.postgres import connect_url
+
+    old = os.environ.get("PGUSER")
+    os.environ["PGUSER"] = team[who]
+    try:
+        db = connect_url(team["url"], team[who])
+    finally:
+        if old is None:
+            del os.environ["PGUSER"]
+        else:
+            os.environ["PGUSER"] = old
+    try:
+        assert db.execute("SELECT current_user").fetchone()[0] == team[who]
+        assert migrate(db) == []  # a coder opens the project as it is
+        yield db
+    finally:
+        db.close()
+
+
+def memo_text(db, memo_id: int) -> str:
+    return db.execute("SELECT text FROM memos WHERE id = ?", [memo_id]).fetchone()[0]
+
+
+def test_a_coder_adds_changes_and_removes_their_own_work(team):
+    from qcode.coding import add_coding, remove_codings
+    from qcode.history import undo
+    from qcode.memos import add_memo, edit_memo, remove_memo
+
+    alice = team["alice"]
+    with connected_as(team, "alice") as db:
+        coding = add_coding(db, "a01-housing-perm", "distrust", coder=alice,
+                            segment=2).coding_id
+        memo = add_memo(db, "first thought", coder=alice, coding=coding)
+        edit_memo(db, memo, "second thought", coder=alice)
+        assert memo_text(db, memo) == "second thought"
+        note = add_memo(db, "a document note", coder=alice, document="a02-landfill-arkhangelsk")
+        remove_memo(db, note, coder=alice)
+        assert remove_codings(db, [coding], coder=alice) == 1
+        assert db.execute("SELECT count(*) FROM codings WHERE id = ?", [coding]).fetchone()[0] == 0
+        undo(db, coder=alice)  # the removal undone: the coding (and its memo) are back
+        assert db.execute("SELECT coder_id FROM codings WHERE id = ?", [coding]).fetchone()
+        assert memo_text(db, memo) == "second thought"
+
+
+def test_a_coder_decides_suggestions(team):
+    from qcode.suggestions import accept, reject
+    from qcode.store.records import now
+
+    owner = team["owner"]
+    run = owner.execute("INSERT INTO runs (kind, started) VALUES ('suggest', ?)",
+                        [now()]).lastrowid
+    doc, revision = owner.execute("SELECT document_id, id FROM current_revisions ORDER BY id "
+                                  "LIMIT 1").fetchone()
+    from qcode.codes import resolve_code
+
+    code = resolve_code(owner, "distrust")["id"]
+    ids = [owner.execute(
+        "INSERT INTO suggestions (run_id, document_id, revision_id, start, \"end\", code_id, "
+        "score, suggester, created) VALUES (?, ?, ?, ?, ?, ?, 0.9, 'rules', ?)",
+        [run, doc, revision, start, start + 5, code, now()]).lastrowid for start in (0, 10)]
+    with connected_as(team, "alice") as db:
+        coding = accept(db, ids[0], coder=team["alice"])
+        reject(db, ids[1], coder=team["alice"])
+        assert db.execute("SELECT k.name FROM codings c JOIN coders k ON k.id = c.coder_id "
+                          "WHERE c.id = ?", [coding]).fetchone()[0] == team["alice"]
+    with connected_as(team, "bob") as db:
+        with pytest.raises(QcodeError, match="already rejected"):
+            reject(db, ids[1], coder=team["bob"])
+        from qcode.store import transaction
+
+        before = table_counts(db)
+        with pytest.raises(AccessError, match=f"suggestion {ids[1]} was decided by coder "
+                                              f"{team['alice']}"):
+            from qcode.suggestions import _decide
+
+            with transaction(db):
+                row = next(db.query("SELECT * FROM suggestions WHERE id = ?", [ids[1]]))
+                _decide(db, dict(row), "accepted", 1, "b", None)
+        assert table_counts(db) == before
+
+
+def test_a_coder_cannot_change_another_coders_codings_or_memos(team):
+    from qcode.coding import add_coding, remove_codings
+    from qcode.memos import add_memo, edit_memo, remove_memo
+
+    bob, alice = team["bob"], team["alice"]
+    with connected_as(team, "bob") as db:
+        coding = add_coding(db, "a01-housing-perm", "distrust", coder=bob, segment=3).coding_id
+        memo = add_memo(db, "bob's reading", coder=bob, coding=coding)
+    with connected_as(team, "alice") as db:
+        before = table_counts(db)
+        with pytest.raises(AccessError, match=f"^coding {coding} belongs to coder {bob}; "):
+            remove_codings(db, [coding], coder=alice)
+        with pytest.raises(AccessError, match=f"^memo {memo} belongs to coder {bob}; "):
+            edit_memo(db, memo, "alice's reading", coder=alice)
+        with pytest.raises(AccessError, match=f"^memo {memo} belongs to coder {bob}; "):
+            remove_memo(db, memo, coder=alice)
+        with pytest.raises(NotFoundError):
+            remove_memo(db, 10**9, coder=alice)
+        # coding under bob's name is refused by the server
+        with pytest.raises(StoreError, match="the server refused: new row violates row-level "
+                                             "security policy"):
+            add_coding(db, "a01-housing-perm", "distrust", coder=bob, segment=4)
+        # nor can the raw SQL do it: the rows are not hers to write
+        assert db.execute("DELETE FROM codings WHERE id = ?", [coding]).rowcount == 0
+        assert db.execute("UPDATE memos SET text = 'x' WHERE id = ?", [memo]).rowcount == 0
+        assert table_counts(db) == before
+        assert memo_text(db, memo) == "bob's reading"
+
+
+def test_a_coder_cannot_change_the_codebook_documents_or_change_log(team, tmp_path):
+    from qcode.codebook.model import load_codebook
+    from qcode.codebook.sync import sync
+    from qcode.ingest.importer import ImportOptions, import_paths
+    from qcode.store import transaction
+
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(CODEBOOK.read_text(encoding="utf-8") + "  - name: alices-own-code\n",
+                        encoding="utf-8")
+    transcript = tmp_path / "z01-new.txt"
+    transcript.write_text("Interviewer: Hello.\nAnna: Hello there.\n", encoding="utf-8")
+    with connected_as(team, "alice") as db:
+        before = table_counts(db)
+        with pytest.raises(StoreError, match="the server refused: permission denied for "
+                                             "table code"):
+            sync(db, load_codebook(codebook), coder=team["alice"])
+        with pytest.raises(StoreError, match="the server refused: permission denied for "
+                                             "table documents"):
+            import_paths(db, [transcript], ImportOptions())
+        for statement in ("UPDATE documents SET name = 'x'", "DELETE FROM revisions",
+                          "UPDATE changes SET action = 'x'", "DELETE FROM changes"):
+            with pytest.raises(StoreError, match="the server refused: permission denied"):
+                with transaction(db):
+                    db.execute(statement)
+        assert table_counts(db) == before
+
+
+def test_the_lead_manages_the_codebook_documents_and_everyones_codings(team, tmp_path):
+    from qcode.codebook.model import load_codebook
+    from qcode.codebook.sync import sync
+    from qcode.coding import add_coding, remove_codings
+    from qcode.ingest.importer import ImportOptions, import_paths
+    from qcode.memos import add_memo, edit_memo
+
+    with connected_as(team, "bob") as db:
+        coding = add_coding(db, "a03-prison-support", "distrust", coder=team["bob"],
+                            segment=2).coding_id
+        memo = add_memo(db, "bob again", coder=team["bob"], coding=coding)
+    codebook = tmp_path / "codebook.yaml"
+    codebook.write_text(CODEBOOK.read_text(encoding="utf-8") + "  - name: leads-code\n",
+                        encoding="utf-8")
+    transcript = tmp_path / "z02-lead.txt"
+    transcript.write_text("Interviewer: Hello.\nAnna: Hello there.\n", encoding="utf-8")
+    lead = team["lead"]
+    with connected_as(team, "lead") as db:
+        sync(db, load_codebook(codebook), coder=lead)
+        assert db.execute("SELECT count(*) FROM codes WHERE path = 'leads-code'").fetchone()[0]
+        assert [r.status for r in import_paths(db, [transcript], ImportOptions())] == [
+            "imported"]
+        edit_memo(db, memo, "the lead's correction", coder=lead)
+        assert memo_text(db, memo) == "the lead's correction"
+        assert remove_codings(db, [coding], coder=lead) == 1
+
+
+def test_the_team_is_listed_and_managed_by_the_owner_only(team):
+    from qcode.store.connection import connect
+    from qcode.store.team import add_member, list_team, remove_member
+
+    team_list = {m["name"]: m["role"] for m in list_team(team["owner"])}
+    assert team_list == {team["lead"]: "lead", team["alice"]: "coder", team["bob"]: "coder"}
+    assert list_team(team["owner"])[0]["role"] == "lead"
+    with connected_as(team, "lead") as db:
+        with pytest.raises(StoreError, match="only the project's owner"):
+            add_member(db, "mallory")
+    with pytest.raises(StoreError, match="superuser"):
+        add_member(team["owner"], "qcode")
+    with pytest.raises(NotFoundError):
+        remove_member(team["owner"], "nobody_at_all")
+    sqlite = connect(":memory:")
+    with pytest.raises(StoreError, match="for a project on a PostgreSQL server"):
+        list_team(sqlite)
