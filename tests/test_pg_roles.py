@@ -46,7 +46,7 @@ def team(tmp_path_factory):
     migrate(owner)
     sync(owner, load_codebook(CODEBOOK))
     import_paths(owner, [SAMPLE], ImportOptions())
-    names = {who: f"{who}_{SUFFIX}" for who in ("lead", "alice", "bob")}
+    names = {who: f"{who}_{SUFFIX}" for who in ("lead", "alice", "bob", "carol")}
     assert add_member(owner, names["lead"], lead=True) == {
         "name": names["lead"], "role": "lead", "created": True}
     add_member(owner, names["alice"])
@@ -247,3 +247,47 @@ def test_the_team_is_listed_and_managed_by_the_owner_only(team):
     sqlite = connect(":memory:")
     with pytest.raises(StoreError, match="for a project on a PostgreSQL server"):
         list_team(sqlite)
+
+
+def test_qcode_team_on_the_command_line(team, runner, tmp_path):
+    """The owner's project folder joins the database; `qcode team add` makes carol a new
+    role and coder, `qcode team list` shows her."""
+    import json
+
+    from qcode.cli.app import app
+    from qcode.project import Project
+
+    root = tmp_path / "owner"
+    Project.init(root, database=team["url"], coder="qcode").close()
+    carol = team["carol"]
+    added = runner.invoke(app, ["--project", str(root), "team", "add", carol])
+    assert added.exit_code == 0, added.output
+    assert f"{carol} is now a coder of this project (a new role on the server)." in added.stderr
+    assert added.stdout == ""
+    listed = runner.invoke(app, ["--project", str(root), "team", "list", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert {"name": carol, "role": "coder", "login": True, "codings": 0} in json.loads(
+        listed.stdout)
+    again = runner.invoke(app, ["--project", str(root), "team", "add", carol, "--lead"])
+    assert again.exit_code == 0 and "is now a lead" in again.stderr
+    removed = runner.invoke(app, ["--project", str(root), "team", "remove", carol])
+    assert removed.exit_code == 0, removed.output
+    listed = runner.invoke(app, ["--project", str(root), "team", "list", "--format", "json"])
+    assert carol not in {member["name"] for member in json.loads(listed.stdout)}
+
+
+def test_qcode_team_refuses_a_sqlite_project(runner, tmp_path):
+    from qcode.cli.app import app
+    from qcode.config import ProjectConfig, render_config
+
+    root = tmp_path / "solo"
+    root.mkdir()
+    (root / "codebook.yaml").write_text("name: t\ncodes: []\n", encoding="utf-8")
+    (root / "qcode.yaml").write_text(render_config(ProjectConfig(name="solo")), encoding="utf-8")
+    for args in (["team", "list"], ["team", "add", "anna"]):
+        result = runner.invoke(app, ["--project", str(root), *args])
+        assert result.exit_code == 1
+        assert result.stderr.strip().splitlines() == [
+            "Error: qcode team is for a project on a PostgreSQL server, whose coders are "
+            "database roles; a SQLite project is one file, with no roles (move it with "
+            "`qcode migrate --to postgresql://HOST/DB`)"]

@@ -69,10 +69,10 @@ def root(
 def _register() -> None:
     from qcode.cli import (analysis, anonymize, backup, code, codebook, demo, doc, export,
                            history, ingest, interop, memo, merge, migrate, project, suggest,
-                           tag)
+                           tag, team)
 
     for module in (project, ingest, doc, codebook, code, tag, memo, history, suggest, analysis,
-                   export, interop, backup, anonymize, merge, migrate, demo):
+                   export, interop, backup, anonymize, merge, migrate, team, demo):
         module.register(app)
 
 

@@ -32,7 +32,7 @@ CODER_WRITES = {
 APPEND_ONLY = ("changes",)
 
 
-def _require_server(db: Database) -> None:
+def require_server(db: Database) -> None:
     if not db.on_postgres:
         raise StoreError("qcode team is for a project on a PostgreSQL server, whose coders "
                          "are database roles; a SQLite project is one file, with no roles "
@@ -41,7 +41,7 @@ def _require_server(db: Database) -> None:
 
 def group_roles(db: Database) -> dict[str, str]:
     """{"lead": role, "coder": role}: the project's group roles' names."""
-    _require_server(db)
+    require_server(db)
     database = db.execute("SELECT current_database()").fetchone()[0]
     roles = {kind: f"qcode_{database}_{kind}" for kind in KINDS}
     if any(len(role.encode()) > MAX_ROLE_BYTES for role in roles.values()):
@@ -130,7 +130,7 @@ def add_member(db: Database, name: str, *, lead: bool = False) -> dict:
     """Make *name* (a login role, created if it does not exist, with no password) a coder
     of the project, or with *lead* its lead (leaving the other group); and a coder in the
     project's coders table. One transaction. Returns {"name", "role", "created"}."""
-    _require_server(db)
+    require_server(db)
     with transaction(db):
         roles = grant_rights(db)
         name = _check_name(db, name, roles)
@@ -150,7 +150,7 @@ def add_member(db: Database, name: str, *, lead: bool = False) -> dict:
 def remove_member(db: Database, name: str) -> None:
     """Take *name* out of the project's team (their login role, and their codings, memos
     and decisions, stay: the log says who did what). One transaction."""
-    _require_server(db)
+    require_server(db)
     with transaction(db):
         roles = grant_rights(db)
         if not any(member["name"] == name for member in _members(db, roles)):
