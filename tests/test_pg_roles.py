@@ -46,7 +46,7 @@ def team(tmp_path_factory):
     migrate(owner)
     sync(owner, load_codebook(CODEBOOK))
     import_paths(owner, [SAMPLE], ImportOptions())
-    names = {who: f"{who}_{SUFFIX}" for who in ("lead", "alice", "bob", "carol")}
+    names = {who: f"{who}_{SUFFIX}" for who in ("lead", "alice", "bob", "carol", "dave")}
     assert add_member(owner, names["lead"], lead=True) == {
         "name": names["lead"], "role": "lead", "created": True}
     add_member(owner, names["alice"])
@@ -291,3 +291,43 @@ def test_qcode_team_refuses_a_sqlite_project(runner, tmp_path):
             "Error: qcode team is for a project on a PostgreSQL server, whose coders are "
             "database roles; a SQLite project is one file, with no roles (move it with "
             "`qcode migrate --to postgresql://HOST/DB`)"]
+
+
+def test_a_coder_joins_and_codes_from_the_command_line(team, runner, tmp_path, monkeypatch):
+    """dave, a login role outside the team, is refused in one line; once the owner adds
+    him he joins with qcode init, codes, and is told (exit 1) that bob's coding is not his."""
+    import psycopg
+
+    from qcode.cli.app import app
+    from qcode.coding import add_coding
+
+    dave, bob = team["dave"], team["bob"]
+    with psycopg.connect("", autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{dave}" LOGIN')
+    with connected_as(team, "bob") as db:
+        bobs = add_coding(db, "a04-park-kazan", "distrust", coder=bob, segment=2).coding_id
+    monkeypatch.setenv("PGUSER", dave)
+    root = tmp_path / "dave"
+    args = ["init", str(root), "--database", team["url"], "--coder", dave]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 1
+    assert refused.stderr.strip().splitlines() == [
+        f"Error: your database role {dave!r} is not in this project's team; its owner adds "
+        f"you with `qcode team add {dave}`"]
+    from qcode.store.team import add_member
+
+    add_member(team["owner"], dave)
+    joined = runner.invoke(app, args)
+    assert joined.exit_code == 0, joined.output
+    assert "Joined the shared project" in joined.stderr
+    run = ["--project", str(root)]
+    tagged = runner.invoke(app, [*run, "tag", "add", "a04-park-kazan", "--segment", "3",
+                                 "--code", "distrust"])
+    assert tagged.exit_code == 0, tagged.output
+    before = table_counts(team["owner"])
+    other = runner.invoke(app, [*run, "tag", "rm", str(bobs)])
+    assert other.exit_code == 1
+    assert other.stderr.strip().splitlines() == [
+        f"Error: coding {bobs} belongs to coder {bob}; only they or the project lead can "
+        "change it"]
+    assert table_counts(team["owner"]) == before

@@ -437,7 +437,12 @@ class PostgresDialect:
         exists = db.execute("SELECT to_regclass('qcode_schema') IS NOT NULL").fetchone()[0]
         if not exists:
             return 0
-        row = db.execute("SELECT version FROM qcode_schema").fetchone()
+        try:
+            row = db.execute("SELECT version FROM qcode_schema").fetchone()
+        except driver().errors.InsufficientPrivilege:
+            you = db.execute("SELECT current_user").fetchone()[0]
+            raise StoreError(f"your database role {you!r} is not in this project's team; "
+                             f"its owner adds you with `qcode team add {you}`") from None
         return row[0] if row else 0
 
     def set_schema_version(self, db, version: int) -> None:
