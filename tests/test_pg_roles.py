@@ -331,3 +331,27 @@ def test_a_coder_joins_and_codes_from_the_command_line(team, runner, tmp_path, m
         f"Error: coding {bobs} belongs to coder {bob}; only they or the project lead can "
         "change it"]
     assert table_counts(team["owner"]) == before
+
+
+def test_a_coder_runs_suggestions_and_reviews_them(team, tmp_path, monkeypatch):
+    """A suggestion run (its run, suggestions and progress rows) is a coder's to make."""
+    from qcode.nlp.run import SuggestOptions, run_suggestions
+    from qcode.project import Project
+    from qcode.suggestions import accept
+
+    alice = team["alice"]
+    monkeypatch.setenv("PGUSER", alice)
+    project = Project.init(tmp_path / "alice", database=team["url"], coder=alice)
+    try:
+        result = run_suggestions(project, SuggestOptions(using=("rules",), coder=alice))
+        assert result.suggestions > 10
+        db = project.db
+        first = db.execute("SELECT id FROM suggestions WHERE run_id = ? AND status = "
+                           "'pending' ORDER BY id LIMIT 1", [result.run_id]).fetchone()[0]
+        coding = accept(db, first, coder=alice)
+        assert db.execute("SELECT k.name FROM runs r JOIN coders k ON k.id = r.coder_id "
+                          "WHERE r.id = ?", [result.run_id]).fetchone()[0] == alice
+        assert db.execute("SELECT coding_id FROM suggestions WHERE id = ?",
+                          [first]).fetchone()[0] == coding
+    finally:
+        project.close()
