@@ -129,6 +129,12 @@ def test_a_coder_decides_suggestions(team):
     with connected_as(team, "alice") as db:
         coding = accept(db, ids[0], coder=team["alice"])
         reject(db, ids[1], coder=team["alice"])
+        from qcode.history import undo
+
+        undo(db, coder=team["alice"])  # her decision undone: pending again, and hers to redo
+        assert db.execute("SELECT status, decided_by FROM suggestions WHERE id = ?",
+                          [ids[1]]).fetchone() == ("pending", None)
+        reject(db, ids[1], coder=team["alice"])
         assert db.execute("SELECT k.name FROM codings c JOIN coders k ON k.id = c.coder_id "
                           "WHERE c.id = ?", [coding]).fetchone()[0] == team["alice"]
     with connected_as(team, "bob") as db:
