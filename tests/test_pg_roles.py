@@ -182,6 +182,25 @@ def test_a_coder_cannot_change_another_coders_codings_or_memos(team):
         assert memo_text(db, memo) == "bob's reading"
 
 
+def test_a_coders_own_temporary_tables_do_not_make_others_rows_theirs(team):
+    """The policies' functions run as the coder; a temporary table is searched first. One
+    named coders (or a view named pg_roles) must not answer "mine" for another's row."""
+    from qcode.coding import add_coding
+
+    bob, alice = team["bob"], team["alice"]
+    with connected_as(team, "bob") as db:
+        coding = add_coding(db, "a01-housing-perm", "distrust", coder=bob, segment=5).coding_id
+    bob_id = team["owner"].execute("SELECT id FROM coders WHERE name = ?", [bob]).fetchone()[0]
+    with connected_as(team, "alice") as db:
+        db.execute("CREATE TEMP TABLE coders (id bigint, name text)")
+        db.execute("INSERT INTO pg_temp.coders VALUES (?, ?)", [bob_id, alice])
+        db.execute("CREATE TEMP VIEW pg_roles AS SELECT oid, rolname FROM pg_catalog.pg_roles "
+                   "UNION ALL SELECT 0::oid, 'qcode_' || current_database() || '_lead'")
+        assert db.execute("DELETE FROM codings WHERE id = ?", [coding]).rowcount == 0
+    assert team["owner"].execute("SELECT count(*) FROM codings WHERE id = ?",
+                                 [coding]).fetchone()[0] == 1
+
+
 def test_a_coder_cannot_change_the_codebook_documents_or_change_log(team, tmp_path):
     from qcode.codebook.model import load_codebook
     from qcode.codebook.sync import sync

@@ -286,12 +286,20 @@ def m006_row_security(db: Database) -> None:
     nothing to do."""
     if getattr(vars(db).get("dialect"), "name", "sqlite") != "postgresql":
         return
-    db.execute("CREATE FUNCTION qcode_is_lead() RETURNS boolean LANGUAGE sql STABLE AS $$ "
-               "SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'qcode_' || "
-               "current_database() || '_lead' AND pg_has_role(current_user, oid, 'MEMBER')) $$")
-    db.execute("CREATE FUNCTION qcode_is_mine(coder bigint) RETURNS boolean LANGUAGE sql "
-               "STABLE AS $$ SELECT EXISTS (SELECT FROM coders WHERE id = coder AND "
-               "name = current_user) $$")
+    # The functions run as the coder, and a function's body is looked up when it runs: a
+    # temporary table or view of the coder's own (searched first) named coders or
+    # pg_roles would answer "yes, mine" for anyone's row. So every name is qualified and
+    # each function's search path fixed, with the temporary schema last.
+    schema = db.execute("SELECT current_schema()").fetchone()[0]
+    quoted = '"' + schema.replace('"', '""') + '"'
+    path = f"SET search_path = pg_catalog, {quoted}, pg_temp"
+    db.execute(f"CREATE FUNCTION {quoted}.qcode_is_lead() RETURNS boolean LANGUAGE sql "
+               f"STABLE {path} AS $$ SELECT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE "
+               "rolname = 'qcode_' || pg_catalog.current_database() || '_lead' AND "
+               "pg_catalog.pg_has_role(current_user, oid, 'MEMBER')) $$")
+    db.execute(f"CREATE FUNCTION {quoted}.qcode_is_mine(coder bigint) RETURNS boolean "
+               f"LANGUAGE sql STABLE {path} AS $$ SELECT EXISTS (SELECT FROM "
+               f"{quoted}.coders WHERE id = coder AND name = current_user) $$")
     for table, mine, added, kept in _ROW_SECURITY:
         db.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         db.execute(f"CREATE POLICY qcode_read ON {table} FOR SELECT USING (true)")
