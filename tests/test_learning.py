@@ -284,18 +284,39 @@ def test_a_decision_labels_its_own_code_only_but_a_document_coded_by_hand_is_who
         ("A quiet day.", set(), set())]  # undecided sentences: weak negatives only
 
 
-def test_thresholds_of_codes_with_few_examples_lean_on_the_others():
-    from qcode.nlp.calibration import choose_thresholds
+def test_a_codes_cut_lets_through_as_many_units_as_it_is_expected_to_have():
+    from qcode.nlp.calibration import count_thresholds
 
     rng = numpy.random.default_rng(0)
+    p = rng.random((400, 3))
     y = numpy.zeros((400, 3))
-    y[:100, 0] = 1
-    y[:100, 1] = 1
-    y[0, 2] = 1  # one positive: its own best cut would be its own score
-    p = numpy.clip(y * 0.5 + rng.random((400, 3)) * 0.5, 0, 1)
-    p[0, 2] = 0.02
-    cuts = choose_thresholds(p, y, numpy.ones_like(y))
-    assert cuts[2] > 0.3 and abs(cuts[0] - cuts[1]) < 0.1
+    known = numpy.ones((400, 3))
+    y[:30, 0] = 1  # all known: 30 positives, so 30 units pass
+    y[:5, 1] = 1  # 5 known positives, and 100 undecided units of probability 0.1 each
+    known[300:, 1] = 0
+    p[300:, 1] = 0.1
+    cuts = count_thresholds(p, y, known, fallback=0.42)
+    assert (p[:, 0] >= cuts[0]).sum() == 30
+    assert (p[:, 1] >= cuts[1]).sum() == 15
+    assert cuts[2] == 0.42  # nobody has coded it: the fallback
+    y[:, 0] = 0
+    y[0, 0] = 1  # one positive among 400: at least the one surest unit passes
+    assert (p[:, 0] >= count_thresholds(p, y, known)[0]).sum() == 1
+
+
+def test_a_cut_does_not_jump_with_one_more_positive():
+    """The best-F1 cut on a handful of positives is one of their scores; the count cut
+    moves by one unit per positive."""
+    from qcode.nlp.calibration import count_thresholds
+
+    rng = numpy.random.default_rng(1)
+    y = numpy.zeros((500, 1))
+    y[:8, 0] = 1
+    p = numpy.clip(y * 0.3 + rng.random((500, 1)) * 0.7, 0, 1)
+    before = (p >= count_thresholds(p, y, numpy.ones_like(y))).sum()
+    y[8, 0] = 1
+    after = (p >= count_thresholds(p, y, numpy.ones_like(y))).sum()
+    assert (before, after) == (8, 9)
 
 
 def test_the_question_of_a_turn_is_the_nearest_earlier_turn_by_another_speaker():

@@ -13,7 +13,8 @@ What it sees (qcode.nlp.features): the sentence's own lemmas, the question befor
 the rest of its turn and the sentences around it. How it learns (qcode.nlp.linear):
 one L2-regularised, class-balanced logistic regression per code. How its scores are
 made probabilities (qcode.nlp.calibration): out-of-fold predictions by document,
-Platt-scaled, and per-code thresholds chosen on them — saved with the model.
+Platt-scaled, and per-code thresholds set on them so that as many units pass as the
+code is expected to have — saved with the model.
 
 Measured (bench/quality.py, bench/wac.py): see README ("Suggestions") and the issue
 notes. The model is stored in the project database (table ``models``), so an
@@ -171,7 +172,7 @@ def fit_model(ts: TrainingSet, *, seed: int = 0, folds: int = CALIBRATION_FOLDS,
               progress: ProgressFn | None = None) -> LearnedModel:
     """Fit on *ts*; calibrate and choose thresholds on out-of-fold predictions."""
     from qcode.nlp import linear
-    from qcode.nlp.calibration import Platt, base_rate_shift, choose_thresholds, fit_platt
+    from qcode.nlp.calibration import Platt, base_rate_shift, count_thresholds, fit_platt
     from qcode.nlp.features import Vectorizer
 
     if not ts.labels:
@@ -196,7 +197,7 @@ def fit_model(ts: TrainingSet, *, seed: int = 0, folds: int = CALIBRATION_FOLDS,
             oof[test] = model.logits(vectorizer.transform([ts.rows[i] for i in test])) + shift
         weights = _fit_weights(ts.known[fair])
         platt = fit_platt(oof[fair], ts.y[fair], weights)
-        thresholds = choose_thresholds(platt(oof[fair]), ts.y[fair], weights)
+        thresholds = count_thresholds(platt(oof), ts.y, ts.known)
     else:  # one document: nothing held out to calibrate on
         from qcode.nlp.calibration import DEFAULT_THRESHOLD
 
