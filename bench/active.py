@@ -20,7 +20,7 @@ more of the F1 of a model trained on every reviewable interview coded in full.
 Retraining runs in-process (the background thread of `qcode review` would make the
 timing of updates depend on the machine rather than on the order).
 
-    python bench/active.py [--seeds 3] [--unit turn|sentence] [--budget 0] [--every 10]
+    python bench/active.py [--seeds 3] [--first-seed 0] [--unit turn|sentence] [--budget 0] [--every 10]
                             [--start 2] [--orders qcode,random] [--data wac|serdif]
 """
 
@@ -144,6 +144,8 @@ def stays_above(curve, target: float) -> int | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds FIRST .. FIRST+SEEDS-1 (run seeds in parallel processes)")
     parser.add_argument("--unit", default="turn", choices=("turn", "sentence"))
     parser.add_argument("--budget", type=int, default=0,
                         help="decisions per run (default 0: every pair of the reviewable "
@@ -172,7 +174,7 @@ def main() -> None:
         budgets = []
         print(f"{args.data.upper()} {args.unit}s: {len(everything.units)} units, {len(everything.labels)} "
               f"themes; retrained every {args.every} decisions; {args.seeds} seeds")
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             shuffled = documents[:]
             random.Random(seed).shuffle(shuffled)
             held_out = set(shuffled[::2])
