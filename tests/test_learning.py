@@ -319,6 +319,25 @@ def test_a_cut_does_not_jump_with_one_more_positive():
     assert (before, after) == (8, 9)
 
 
+def test_calibration_never_reverses_the_models_ranking():
+    """With a handful of positives that the held-out scores happen to rank low, the
+    maximum-likelihood curve turns over (slope < 0), and every low-scored sentence would
+    read as likely. The curve may flatten, never turn: higher logit, higher probability."""
+    from qcode.nlp.calibration import MIN_SLOPE, fit_platt
+
+    rng = numpy.random.default_rng(2)
+    logits = rng.normal(size=(300, 2))
+    y = numpy.zeros((300, 2))
+    y[numpy.argsort(logits[:, 0])[:6], 0] = 1  # six positives, the six lowest scores
+    y[numpy.argsort(logits[:, 1])[:6], 1] = 1
+    platt = fit_platt(logits, y, numpy.ones_like(y))
+    assert platt.slope == pytest.approx(MIN_SLOPE)
+    p = platt(logits)
+    for j in range(2):
+        order = numpy.argsort(logits[:, j])
+        assert (numpy.diff(p[order, j]) > 0).all()
+
+
 def test_the_question_of_a_turn_is_the_nearest_earlier_turn_by_another_speaker():
     from hypothesis import given
     from hypothesis import strategies as st

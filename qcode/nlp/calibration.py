@@ -74,6 +74,9 @@ class Platt:
         return 1.0 / (1.0 + numpy.exp(-u))
 
 
+MIN_SLOPE = 0.05  # of fit_platt's curve: flat at worst, still ranking as the model does
+
+
 def fit_platt(logits: numpy.ndarray, y: numpy.ndarray, known: numpy.ndarray) -> Platt:
     """One curve for all codes, with a penalised offset per code, fitted by maximum
     likelihood on the (unit, code) pairs of out-of-fold logits, each weighing what
@@ -108,7 +111,11 @@ def fit_platt(logits: numpy.ndarray, y: numpy.ndarray, known: numpy.ndarray) -> 
                                         grad_offsets])
 
     start = numpy.concatenate([[1.0, 0.0], numpy.zeros(codes)])
-    theta = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B").x
+    # the curve may flatten but never turn over: a calibration cannot reverse the model's
+    # ranking (a negative slope, seen with nine coded turns, sent every sentence of a new
+    # document above the cut of each uncoded code)
+    bounds = [(MIN_SLOPE, None)] + [(None, None)] * (codes + 1)
+    theta = minimize(loss_and_gradient, start, jac=True, method="L-BFGS-B", bounds=bounds).x
     return Platt(float(theta[0]), float(theta[1]), theta[2:].copy())
 
 
