@@ -35,6 +35,7 @@ EXPECTED_TABLES = {
                 "batch"],
     "codings_version": ["id", "version"],
     "codings_cache": ["id", "version", "columns"],
+    "codings_touched": ["coding_id", "version"],
 }
 EXPECTED_TRIGGERS = {"revisions_immutable", "changes_append_only_update",
                      "changes_append_only_delete", "codings_version_insert",

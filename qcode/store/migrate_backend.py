@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from qcode.project import Project
 
 # derived from the codings and rebuilt on demand (migration 5): on SQLite only
-SQLITE_ONLY = frozenset({"codings_version", "codings_cache"})
+SQLITE_ONLY = frozenset({"codings_version", "codings_cache", "codings_touched"})
 BATCH = 5000  # rows per executemany on SQLite
 
 Progress = Callable[[str, int], None]  # (table, rows copied), after each table

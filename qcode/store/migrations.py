@@ -326,9 +326,32 @@ _ROW_SECURITY = (
 )
 
 
+def m007_codings_touched(db: Database) -> None:
+    """Which codings changed since the analyses' cached copy (m005) was written: the
+    triggers that bump ``codings_version`` also list the coding's id, with the version it
+    made, so the copy can be patched for a few changed codings instead of rebuilt from
+    all of them (qcode.analysis.frame._patched). A copy written before the list existed
+    is dropped (what changed before cannot be known). SQLite only, like m005."""
+    if getattr(vars(db).get("dialect"), "name", "sqlite") == "postgresql":
+        return
+    db.execute("CREATE TABLE IF NOT EXISTS codings_touched (coding_id INTEGER NOT NULL, "
+               "version INTEGER NOT NULL)")
+    db.execute("CREATE INDEX IF NOT EXISTS codings_touched_version ON codings_touched "
+               "(version)")
+    touched = "INSERT INTO codings_touched (coding_id, version) SELECT {}.id, version FROM " \
+              "codings_version;"
+    for event, rows in (("INSERT", ("NEW",)), ("UPDATE", ("OLD", "NEW")), ("DELETE", ("OLD",))):
+        db.execute(f"DROP TRIGGER IF EXISTS codings_version_{event.lower()}")
+        db.execute(f"CREATE TRIGGER codings_version_{event.lower()} AFTER {event} ON codings "
+                   "BEGIN UPDATE codings_version SET version = version + 1; "
+                   + " ".join(touched.format(row) for row in rows) + " END")
+    db.execute("DELETE FROM codings_cache")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_analysis_indexes,
                                                 m003_segment_indexes, m004_learned_models,
-                                                m005_codings_cache, m006_row_security]
+                                                m005_codings_cache, m006_row_security,
+                                                m007_codings_touched]
 
 
 def schema_version(db: Database) -> int:
