@@ -150,7 +150,7 @@ class Project:
         from qcode.store.migrations import migrate
         from qcode.store.postgres import connect_url, redact
 
-        db = connect_url(self.config.database, self.coder_name())
+        db = connect_url(self.config.database, self._chosen_coder(None))
         try:
             version = db.dialect.schema_version(db)
             if version == 0 and db.dialect.tables(db):
@@ -256,7 +256,7 @@ class Project:
         if self.on_server:
             from qcode.store.postgres import connect_url
 
-            db = connect_url(self.config.database, self.coder_name())
+            db = connect_url(self.config.database, self._chosen_coder(None))
             try:
                 migrate(db)
             except BaseException:
@@ -279,11 +279,21 @@ class Project:
             del self.__dict__["db"]
 
     def coder_name(self, explicit: str | None = None) -> str:
-        """--coder, else $QCODE_CODER, else qcode.yaml's default, else the OS user."""
-        for candidate in (explicit, os.environ.get(ENV_CODER), self.config.coder):
-            if candidate and candidate.strip():
-                return candidate.strip()
+        """--coder, else $QCODE_CODER, else qcode.yaml's default, else, on a server, the
+        role you log in as (row-level security lets a coder write only under that name),
+        else the OS user."""
+        chosen = self._chosen_coder(explicit)
+        if chosen:
+            return chosen
+        if self.on_server:
+            return self.db.execute("SELECT current_user").fetchone()[0]
         try:
             return getpass.getuser()
         except (KeyError, OSError):
             return "coder"
+
+    def _chosen_coder(self, explicit: str | None) -> str | None:
+        for candidate in (explicit, os.environ.get(ENV_CODER), self.config.coder):
+            if candidate and candidate.strip():
+                return candidate.strip()
+        return None

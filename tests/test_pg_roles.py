@@ -110,6 +110,29 @@ def test_a_coder_adds_changes_and_removes_their_own_work(team):
         assert memo_text(db, memo) == "second thought"
 
 
+def test_a_coder_is_named_after_the_role_she_logs_in_as(team, tmp_path, monkeypatch):
+    """On a server, with no --coder, $QCODE_CODER or qcode.yaml default, the coder name is
+    the login role (under any other name row-level security would refuse her writes);
+    `qcode coders` names her connection so too."""
+    from qcode.coding import add_coding
+    from qcode.project import Project
+    from qcode.store.postgres import connected
+
+    monkeypatch.setenv("PGUSER", team["alice"])
+    monkeypatch.delenv("QCODE_CODER", raising=False)
+    project = Project.init(tmp_path / "alice", database=team["url"])
+    assert project.attached
+    assert project.coder_name() == team["alice"]
+    assert project.coder_name("alias") == "alias"  # what she asks for still wins
+    coding = add_coding(project.db, "a02-landfill-arkhangelsk", "distrust",
+                        coder=project.coder_name(), segment=3).coding_id
+    assert project.db.execute("SELECT k.name FROM codings c JOIN coders k ON k.id = "
+                              "c.coder_id WHERE c.id = ?", [coding]).fetchone()[0] == team["alice"]
+    (mine,) = [row for row in connected(project.db) if row["state"] == "this command"]
+    assert mine["coder"] == mine["user"] == team["alice"]
+    project.close()
+
+
 def test_a_coder_decides_suggestions(team):
     from qcode.suggestions import accept, reject
     from qcode.store.records import now

@@ -535,13 +535,15 @@ def ddl(statement: str) -> list[str]:
 
 def connected(db) -> list[dict]:
     """Who has the project open now: one row per qcode connection to its database (this
-    one included), from the server's pg_stat_activity."""
+    one included), from the server's pg_stat_activity; a connection that named no coder
+    is its login role's, the coder name it defaults to (Project.coder_name)."""
     rows = db.query(
         "SELECT pid, application_name AS app, usename AS user, client_addr AS address, "
         "backend_start AS since, state, pid = pg_backend_pid() AS you FROM pg_stat_activity "
         "WHERE datname = current_database() AND (application_name = ? OR application_name "
         "ILIKE ?) ORDER BY backend_start", [APPLICATION, APPLICATION + " %"])
-    return [{"coder": row["app"][len(APPLICATION):].strip() or None, "user": row["user"],
+    return [{"coder": row["app"][len(APPLICATION):].strip() or row["user"],
+             "user": row["user"],
              "host": str(row["address"]) if row["address"] is not None else "local",
              "since": row["since"].isoformat(timespec="seconds") if row["since"] else None,
              "state": "this command" if row["you"] else row["state"], "pid": row["pid"]}
