@@ -52,13 +52,14 @@ def team(tmp_path_factory):
     add_member(owner, names["alice"])
     add_member(owner, names["bob"])
     groups = list(group_roles(owner).values())
+    info = {"url": url, "owner": owner, **names}
     try:
-        yield {"url": url, "owner": owner, **names}
+        yield info
     finally:
         owner.close()
         with psycopg.connect("", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            for role in [*names.values(), *groups]:
+            for role in [*names.values(), *info.get("extra_roles", ()), *groups]:
                 admin.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
@@ -403,3 +404,93 @@ def test_a_coder_runs_suggestions_and_reviews_them(team, tmp_path, monkeypatch):
                           [first]).fetchone()[0] == coding
     finally:
         project.close()
+
+
+ROLE_WORKER = """
+import random, sys, time
+from qcode.coding import add_coding, remove_codings
+from qcode.errors import AccessError, QcodeError
+from qcode.store.postgres import connect_url
+from qcode.suggestions import accept
+
+url, role, start, ids, other = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4], \\
+    int(sys.argv[5])
+db = connect_url(url, role)  # as the login role PGUSER names: row-level security binds it
+ids = [int(i) for i in ids.split(",")]
+random.Random(role).shuffle(ids)
+time.sleep(max(0.0, start - time.time()))  # all coders start together
+accepted = refused = 0
+for n, suggestion in enumerate(ids):
+    try:  # every coder tries every suggestion: each may be accepted once only
+        accept(db, suggestion, coder=role)
+        accepted += 1
+    except QcodeError:
+        pass
+    if n % 5 == 0:
+        add_coding(db, "a03-prison-support", "distrust", coder=role, segment=n // 5 + 1)
+    if n % 9 == 0:
+        try:  # another coder's coding: refused, whatever the others are doing
+            remove_codings(db, [other], coder=role)
+        except AccessError:
+            refused += 1
+print(accepted, refused)
+"""
+
+
+@pytest.mark.parametrize("workers", [4, 8])
+def test_coders_logged_in_as_themselves_code_and_decide_at_once(team, workers):
+    """4 and 8 coder processes, each its own login role under row-level security, accept
+    the same suggestions and code at once: each suggestion accepted once, every coding
+    kept under its coder's name, no error shown, and nobody removes another's coding."""
+    import subprocess
+    import sys
+    import time
+
+    from qcode.codes import resolve_code
+    from qcode.coding import add_coding
+    from qcode.store.records import now
+    from qcode.store.team import add_member
+
+    owner = team["owner"]
+    roles = [f"w{k}_{workers}_{SUFFIX}" for k in range(workers)]
+    for role in roles:
+        add_member(owner, role)
+    team.setdefault("extra_roles", []).extend(roles)
+    kept = add_coding(owner, "a01-housing-perm", "trust", coder=team["lead"],
+                      segment=1).coding_id
+    run = owner.execute("INSERT INTO runs (kind, started) VALUES ('suggest', ?)",
+                        [now()]).lastrowid
+    doc, revision = owner.execute("SELECT r.document_id, r.id FROM current_revisions r JOIN "
+                                  "documents d ON d.id = r.document_id WHERE d.name = "
+                                  "'a02-landfill-arkhangelsk'").fetchone()
+    code = resolve_code(owner, "appeals")["id"]
+    ids = [owner.execute(
+        "INSERT INTO suggestions (run_id, document_id, revision_id, start, \"end\", code_id, "
+        "score, suggester, created) VALUES (?, ?, ?, ?, ?, ?, 0.9, 'rules', ?)",
+        [run, doc, revision, 7 * n, 7 * n + 5, code, now()]).lastrowid for n in range(30)]
+    start = time.time() + 3
+    procs = [subprocess.Popen(
+        [sys.executable, "-c", ROLE_WORKER, team["url"], role, str(start),
+         ",".join(map(str, ids)), str(kept)],
+        env={**os.environ, "PGUSER": role}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True) for role in roles]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert err == ""
+    counts = [tuple(map(int, out.split())) for out, _ in outputs]
+    assert sum(accepted for accepted, _ in counts) == len(ids)
+    assert all(refused == len(range(0, len(ids), 9)) for _, refused in counts)
+    marks = ",".join(map(str, ids))
+    assert owner.execute(f"SELECT count(*), count(DISTINCT coding_id) FROM suggestions WHERE "
+                         f"id IN ({marks}) AND status = 'accepted'").fetchone() == \
+        (len(ids), len(ids))
+    # each accepted suggestion's coding belongs to the coder who decided it
+    assert owner.execute(f"SELECT count(*) FROM suggestions s JOIN codings c ON c.id = "
+                         f"s.coding_id JOIN coders k ON k.id = c.coder_id WHERE s.id IN "
+                         f"({marks}) AND k.id = s.decided_by").fetchone()[0] == len(ids)
+    for role in roles:
+        assert owner.execute("SELECT count(*) FROM codings c JOIN coders k ON k.id = "
+                             "c.coder_id WHERE k.name = ? AND c.origin = 'manual'",
+                             [role]).fetchone()[0] == len(range(0, len(ids), 5))
+    assert owner.execute("SELECT count(*) FROM codings WHERE id = ?", [kept]).fetchone()[0] == 1
