@@ -240,6 +240,13 @@ def test_excerpts_from_the_copy_are_those_the_query_finds(db):
         assert from_copy == _codings_queried(db, scope, limit, chosen)
         assert excerpts_as_columns(db, scope, limit=limit, ids=chosen, context=1) == expected
     assert any(len(found["id"]) > 50 for found in queried)
+    # a coding changed since: the copy is patched, for excerpts as for the counts
+    add_coding(db, "a01-housing-perm", "trust", coder="carl", span="5:90")
+    db.__dict__.pop("_coding_columns", None)  # as the next command, in a new process
+    for scope, limit, chosen in asked:
+        from_copy = _codings_from_copy(db, scope, names, paths, limit, chosen)
+        assert from_copy is not None
+        assert from_copy == _codings_queried(db, scope, limit, chosen)
 
 
 def test_an_excerpts_sentence_and_speaker_are_those_of_its_segments(db):

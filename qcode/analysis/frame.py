@@ -322,9 +322,8 @@ def coding_columns(db, *, derived: bool = False) -> np.ndarray:
     conn.execute("BEGIN")  # the version and the codings from one snapshot
     try:
         version = db.execute("SELECT version FROM codings_version").fetchone()[0]
-        columns = _patched(db)
+        columns = patched_copy(db, version)
         if columns is not None:
-            db.__dict__["_coding_columns"] = (version, columns)
             return columns
         columns = _with_derived(db, np.stack(_fetch_columns(db, "FROM codings c", [])), True)
     finally:
@@ -354,6 +353,15 @@ def current_copy(db) -> np.ndarray | None:
 
 
 PATCH_LIMIT = 20_000  # codings changed since the copy was written that it is patched for
+
+
+def patched_copy(db, version: int) -> np.ndarray | None:
+    """`_patched`, kept for this process's next reads (*version*: codings_version, read
+    in the same snapshot)."""
+    columns = _patched(db)
+    if columns is not None:
+        db.__dict__["_coding_columns"] = (version, columns)
+    return columns
 
 
 def _patched(db) -> np.ndarray | None:

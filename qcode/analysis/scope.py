@@ -183,21 +183,25 @@ def _codings_queried(db, scope: Scope, limit: int | None, ids: list[int] | None
 def _codings_from_copy(db, scope: Scope, names: dict[int, str], paths: dict[int, str],
                        limit: int | None, ids: list[int] | None) -> list[list] | None:
     """What `_codings_queried` finds, from the analyses' cached copy of the codings
-    (qcode.analysis.frame) when it is current: chosen, placed in order and sorted by
+    (qcode.analysis.frame), current or patched: chosen, placed in order and sorted by
     numpy, with only origin, creation time and run read from the table, by id. At 10,000
     transcripts (900,000 codings, 130,000 in scope) the query reads 450,000 rows and
     fetches ten values of each that it keeps; this reads a third of that. None where
-    there is no current copy (PostgreSQL, a coding changed since the last analysis) or
-    with --origin (not in the copy)."""
+    there is no copy to use (PostgreSQL, none written yet, too many codings changed since)
+    or with --origin (not in the copy)."""
     import numpy as np
 
-    from qcode.analysis.frame import _document_of, _in_scope, current_copy, on_postgres
+    from qcode.analysis.frame import (_document_of, _in_scope, current_copy, on_postgres,
+                                      patched_copy)
     from qcode.store.connection import db_errors
 
     if scope.origin or on_postgres(db):
         return None
     try:
         copy = current_copy(db)
+        if copy is None:  # a few codings changed since it was written (in our snapshot)
+            version = db.execute("SELECT version FROM codings_version").fetchone()[0]
+            copy = patched_copy(db, version)
     except db_errors("OperationalError"):  # a database without the cache tables
         return None
     if copy is None:
