@@ -140,9 +140,9 @@ def test_many_changes_rebuild_the_copy(db, monkeypatch):
     assert db.execute("SELECT count(*) FROM codings_touched").fetchone()[0] == 0
 
 
-def test_a_copy_written_before_changes_were_listed_is_not_patched(db):
-    """Migration m007 drops the copy: what changed before the list existed is unknown.
-    And a version moved without a listed change (no trigger did it) rebuilds."""
+def test_a_version_moved_with_no_change_listed_rebuilds_the_copy(db):
+    """Only the triggers move the version, and they list each change; a version moved
+    otherwise says nothing of what changed: the copy is rebuilt, not patched."""
     coding_columns(db)
     with transaction(db):
         db.execute("UPDATE codings_version SET version = version + 1")

@@ -137,7 +137,7 @@ class CodingFrame:
         # index maps to the first, with no words; no word or stretch runs from one
         # revision into the next, so a revision's counts come out the same with any
         # other revisions beside it (what lets the cached copy be patched one revision
-        # at a time: `_patched`)
+        # at a time: `patched_copy`)
         nonspace = np.frombuffer(b"".join(b"\0" + row[1] for row in rows) + b"\0",
                                  dtype=np.uint8)
         sizes = np.array([len(row[1]) + 1 for row in rows], dtype=np.int64)
@@ -322,7 +322,7 @@ def coding_columns(db, *, derived: bool = False) -> np.ndarray:
     conn.execute("BEGIN")  # the version and the codings from one snapshot
     try:
         version = db.execute("SELECT version FROM codings_version").fetchone()[0]
-        columns = patched_copy(db, version)
+        columns = patched_copy(db)
         if columns is not None:
             return columns
         columns = _with_derived(db, np.stack(_fetch_columns(db, "FROM codings c", [])), True)
@@ -355,16 +355,7 @@ def current_copy(db) -> np.ndarray | None:
 PATCH_LIMIT = 20_000  # codings changed since the copy was written that it is patched for
 
 
-def patched_copy(db, version: int) -> np.ndarray | None:
-    """`_patched`, kept for this process's next reads (*version*: codings_version, read
-    in the same snapshot)."""
-    columns = _patched(db)
-    if columns is not None:
-        db.__dict__["_coding_columns"] = (version, columns)
-    return columns
-
-
-def _patched(db) -> np.ndarray | None:
+def patched_copy(db) -> np.ndarray | None:
     """The cached copy brought up to date in memory, when few codings have changed since
     it was written (``codings_touched``, migration m007, lists them): their rows are
     fetched by id and the derived columns recomputed for the revisions they were or are
@@ -372,10 +363,13 @@ def _patched(db) -> np.ndarray | None:
     second of the first command after any change at 10,000 transcripts; this fetches a
     handful. The copy on disk is left as it is (the list of changes is its delta) until
     the list grows past PATCH_LIMIT, when the next command rebuilds it. None when it
-    cannot be patched: no copy, a copy older than the list, too many changes."""
-    row = db.execute("SELECT version, columns FROM codings_cache WHERE id = 1").fetchone()
-    if row is None or row[1][:len(_FORMAT)] != _FORMAT:
+    cannot be patched: no copy, a copy older than the list, too many changes. Read in the
+    caller's snapshot; kept for this process's next reads, as `current_copy` keeps it."""
+    row = db.execute("SELECT v.version, c.version, c.columns FROM codings_version v "
+                     "JOIN codings_cache c ON c.id = 1").fetchone()
+    if row is None or row[2][:len(_FORMAT)] != _FORMAT:
         return None
+    version, row = row[0], row[1:]
     changed = [i for (i,) in db.execute("SELECT DISTINCT coding_id FROM codings_touched "
                                         "WHERE version > ?", [row[0]])]
     if not changed or len(changed) > PATCH_LIMIT:  # no list: changed before there was one
@@ -400,6 +394,7 @@ def _patched(db) -> np.ndarray | None:
                     | (end[1:] != end[:-1]))
     columns[_CACHED.index("span")] = np.cumsum(new_span) - 1
     columns.setflags(write=False)
+    db.__dict__["_coding_columns"] = (version, columns)
     return columns
 
 

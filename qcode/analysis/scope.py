@@ -199,9 +199,8 @@ def _codings_from_copy(db, scope: Scope, names: dict[int, str], paths: dict[int,
         return None
     try:
         copy = current_copy(db)
-        if copy is None:  # a few codings changed since it was written (in our snapshot)
-            version = db.execute("SELECT version FROM codings_version").fetchone()[0]
-            copy = patched_copy(db, version)
+        if copy is None:  # a few codings changed since it was written
+            copy = patched_copy(db)
     except db_errors("OperationalError"):  # a database without the cache tables
         return None
     if copy is None:

@@ -330,7 +330,7 @@ def m007_codings_touched(db: Database) -> None:
     """Which codings changed since the analyses' cached copy (m005) was written: the
     triggers that bump ``codings_version`` also list the coding's id, with the version it
     made, so the copy can be patched for a few changed codings instead of rebuilt from
-    all of them (qcode.analysis.frame._patched). A copy written before the list existed
+    all of them (qcode.analysis.frame.patched_copy). A copy written before the list existed
     is dropped (what changed before cannot be known). SQLite only, like m005."""
     if getattr(vars(db).get("dialect"), "name", "sqlite") == "postgresql":
         return
