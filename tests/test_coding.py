@@ -114,6 +114,21 @@ def test_remove_and_undo_restore_coding_and_memo_with_their_ids(coded):
         {k: v for k, v in before.items() if k != "changes"}
 
 
+def test_a_removed_codings_id_is_never_handed_out_again(coded):
+    """Undo puts a coding back under its old id while a newer one is gone; the next coding
+    still gets a new id (were the newer one's id handed out again, undoing its addition
+    would remove someone's new coding). Both backends: SQLite's AUTOINCREMENT, and the
+    server's sequence, which putting a row back never sets back."""
+    db = coded.db
+    old = add_coding(db, DOC, "distrust", coder="anna", segment=3).coding_id
+    newest = add_coding(db, DOC, "trust", coder="anna", segment=4).coding_id
+    remove_codings(db, [newest], coder="anna")
+    remove_codings(db, [old], coder="anna")
+    undo(db, coder="anna")
+    assert [c["id"] for c in list_codings(db)] == [old]
+    assert add_coding(db, DOC, "loyalty", coder="anna", segment=5).coding_id > newest
+
+
 def test_undo_walks_back_per_coder_and_never_undoes_an_undo(coded):
     db = coded.db
     add_coding(db, DOC, "distrust", coder="anna", segment=3)

@@ -437,6 +437,62 @@ print(accepted, refused)
 """
 
 
+def test_a_coder_prunes_superseded_models_but_not_the_teams_current_ones(team):
+    """Training prunes models older than the last KEEP_MODELS; a coder's DELETE reaches
+    only those, so nobody removes the model the team's suggestions come from. A lead
+    may remove any; no coder changes one."""
+    from qcode.store import transaction
+    from qcode.store.migrations import KEEP_MODELS
+    from qcode.store.records import now
+
+    owner = team["owner"]
+    ids = [owner.execute("INSERT INTO models (created, coder, data_sha256, meta, data) VALUES "
+                         "(?, NULL, 'x', '{}', ?)", [now(), b"not a model"]).lastrowid
+           for _ in range(KEEP_MODELS + 2)]
+    marks = ",".join(map(str, ids))
+    try:
+        with connected_as(team, "alice") as db:
+            assert db.execute(f"DELETE FROM models WHERE id IN ({marks})").rowcount == 2
+            with pytest.raises(StoreError, match="the server refused: permission denied for "
+                                                 "table models"):
+                with transaction(db):
+                    db.execute(f"UPDATE models SET meta = '[]' WHERE id IN ({marks})")
+        assert [row[0] for row in owner.execute(
+            f"SELECT id FROM models WHERE id IN ({marks}) ORDER BY id")] == ids[2:]
+        with connected_as(team, "lead") as db:
+            assert db.execute(f"DELETE FROM models WHERE id = {ids[-1]}").rowcount == 1
+    finally:
+        owner.execute(f"DELETE FROM models WHERE id IN ({marks})")
+
+
+def test_a_coder_cannot_set_id_sequences_but_undoes_a_removal(team):
+    """An id sequence set back would hand out removed rows' ids again, and the change log's
+    entries about those rows would name someone's new one: a coder cannot set one (undo
+    puts a row back under its old id without it), and undo never sets one back."""
+    from qcode.coding import add_coding, remove_codings
+    from qcode.history import undo
+    from qcode.store import transaction
+
+    alice = team["alice"]
+    with connected_as(team, "alice") as db:
+        old = add_coding(db, "a02-landfill-arkhangelsk", "distrust", coder=alice,
+                         segment=2).coding_id
+        newest = add_coding(db, "a02-landfill-arkhangelsk", "distrust", coder=alice,
+                            segment=3).coding_id
+        remove_codings(db, [newest], coder=alice)
+        remove_codings(db, [old], coder=alice)
+        undo(db, coder=alice)  # old is back under its id while the highest one is gone...
+        assert db.execute("SELECT max(id) FROM codings").fetchone()[0] == old
+        added = add_coding(db, "a02-landfill-arkhangelsk", "distrust", coder=alice,
+                           segment=4).coding_id
+        assert added > newest  # ...and its id is not handed out again
+        with pytest.raises(StoreError, match="the server refused: permission denied for "
+                                             "sequence codings_id_seq"):
+            with transaction(db):
+                db.execute("SELECT setval(pg_get_serial_sequence('codings', 'id'), 1)")
+        remove_codings(db, [old, added], coder=alice)
+
+
 @pytest.mark.parametrize("workers", [4, 8])
 def test_coders_logged_in_as_themselves_code_and_decide_at_once(team, workers):
     """4 and 8 coder processes, each its own login role under row-level security, accept

@@ -35,6 +35,7 @@ import numpy
 
 from qcode.errors import QcodeError
 from qcode.nlp.units import Unit, training_units
+from qcode.store.migrations import KEEP_MODELS
 
 FEATURES = "context-blocks-v2"  # what a stored model's columns mean; bumped on change
 L2 = 0.5  # 1/C; bench/quality.py: 0.3-1 within 0.01 macro-F1 on every protocol
@@ -52,7 +53,6 @@ MIN_CALIBRATION_UNITS = 200
 UNDECIDED_WEIGHT = 0.1
 MIN_COUNT = 2  # a word of one unit only cannot generalise: left out (halves the features)
 MIN_TERMS = 1  # units with fewer content words of their own are not learnt from
-KEEP_MODELS = 2
 
 ProgressFn = Callable[[str, int, int], None]  # (stage, done, total)
 

@@ -142,9 +142,16 @@ class Table:
         cursor = self.db.execute(f'INSERT INTO "{self.name}" ({columns}) VALUES ({marks})',
                                  list(record.values()))
         self.last_pk = cursor.lastrowid
-        if "id" in record:  # an explicit id: the identity sequence must not hand it out again
-            self.db.execute(f"SELECT setval(pg_get_serial_sequence('{self.name}', 'id'), "
-                            f'greatest((SELECT max(id) FROM "{self.name}"), 1))')
+        if "id" in record:
+            # An explicit id (undo puts a removed row back under its own) must not be handed
+            # out again by the identity sequence; but the sequence never moves back, or ids
+            # of removed rows would come again and the change log's entries about them
+            # would name someone's new row. An id the sequence gave out needs nothing (and
+            # no UPDATE right on the sequence, which a coder does not have).
+            self.db.execute(
+                "SELECT setval(s, ?) FROM (SELECT pg_get_serial_sequence(?, 'id')::regclass "
+                "AS s) q WHERE coalesce(pg_sequence_last_value(s), 0) < ?",
+                [record["id"], self.name, record["id"]])
             self.last_pk = record["id"]
         return self
 

@@ -348,10 +348,29 @@ def m007_codings_touched(db: Database) -> None:
     db.execute("DELETE FROM codings_cache")
 
 
+KEEP_MODELS = 2  # trained models kept: the current one and the one before it
+
+
+def m008_model_rights(db: Database) -> None:
+    """PostgreSQL only: a coder trains models (each training prunes the older ones) but
+    cannot remove the current model or the one before it, which the whole team's
+    suggestions come from; a lead may remove any. Row-level security on ``models``: a
+    coder's DELETE reaches only the models at least KEEP_MODELS behind the newest (the
+    table owner is not bound by it). On SQLite there is nothing to do."""
+    if getattr(vars(db).get("dialect"), "name", "sqlite") != "postgresql":
+        return
+    db.execute("ALTER TABLE models ENABLE ROW LEVEL SECURITY")
+    db.execute("CREATE POLICY qcode_read ON models FOR SELECT USING (true)")
+    db.execute("CREATE POLICY qcode_add ON models FOR INSERT WITH CHECK (true)")
+    db.execute("CREATE POLICY qcode_remove ON models FOR DELETE USING (qcode_is_lead() OR "
+               "id < (SELECT min(id) FROM (SELECT id FROM models ORDER BY id DESC "
+               f"LIMIT {KEEP_MODELS}) newest))")
+
+
 MIGRATIONS: list[Callable[[Database], None]] = [m001_initial, m002_analysis_indexes,
                                                 m003_segment_indexes, m004_learned_models,
                                                 m005_codings_cache, m006_row_security,
-                                                m007_codings_touched]
+                                                m007_codings_touched, m008_model_rights]
 
 
 def schema_version(db: Database) -> int:

@@ -4,8 +4,9 @@ Each project database has two group roles, ``qcode_<database>_coder`` and
 ``qcode_<database>_lead``; a person logs in with a role of their own that is a member of
 one of them, and their coder name in the project is that role's name. What a group may
 touch at all is granted here: a coder reads everything, and writes only codings, memos,
-suggestions (deciding them), runs, trained models and the change log (append only); a
-lead also writes the codebook, the documents and their revisions. Which rows a coder may
+suggestions (deciding them), runs, trained models (removing only superseded ones) and
+the change log (append only), and cannot set the id sequences; a lead also writes the
+codebook, the documents and their revisions. Which rows a coder may
 change (their own) is row-level security, set up by migration 6
 (qcode.store.migrations.m006_row_security).
 
@@ -103,8 +104,11 @@ def grant_rights(db: Database) -> dict[str, str]:
     lead, coder = (_ident(db, roles[kind]) for kind in KINDS)
     schema = _ident(db, db.execute("SELECT current_schema()").fetchone()[0])
     _run(db, f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {lead}, {coder}")
-    _run(db, f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} "
-             f"TO {lead}, {coder}")
+    # setting a sequence (setval) is a lead's: a coder who could would make the server
+    # hand out ids of removed rows again (qcode.store.connection.Table.insert)
+    _run(db, f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {schema} TO {lead}")
+    _run(db, f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {coder}")
+    _run(db, f"REVOKE UPDATE ON ALL SEQUENCES IN SCHEMA {schema} FROM {coder}")
     for table in db.dialect.tables(db):
         name = _ident(db, table)
         if table in APPEND_ONLY:
