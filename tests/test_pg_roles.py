@@ -493,6 +493,27 @@ def test_a_coder_cannot_set_id_sequences_but_undoes_a_removal(team):
         remove_codings(db, [old, added], coder=alice)
 
 
+def test_only_the_owner_upgrades_the_projects_schema(team):
+    """A coder whose qcode is newer than the project's schema is told who may upgrade it
+    (not "must be owner of table models"); the owner's opening upgrades it for everyone."""
+    from qcode.store.migrations import MIGRATIONS, migrate, schema_version
+
+    owner = team["owner"]
+    for policy in ("read", "add", "remove"):  # the project as migration 8 found it
+        owner.execute(f"DROP POLICY qcode_{policy} ON models")
+    owner.execute("ALTER TABLE models DISABLE ROW LEVEL SECURITY")
+    owner.execute("UPDATE qcode_schema SET version = 7")
+    with pytest.raises(StoreError, match=f"^this project on the server has schema 7 and "
+                                         f"this qcode needs "
+                                         f"{len(MIGRATIONS)}; only its owner .* may upgrade"):
+        with connected_as(team, "alice"):
+            pass
+    assert schema_version(owner) == 7
+    assert migrate(owner) == [m.__name__ for m in MIGRATIONS[7:]]
+    with connected_as(team, "alice") as db:
+        assert schema_version(db) == len(MIGRATIONS)
+
+
 @pytest.mark.parametrize("workers", [4, 8])
 def test_coders_logged_in_as_themselves_code_and_decide_at_once(team, workers):
     """4 and 8 coder processes, each its own login role under row-level security, accept

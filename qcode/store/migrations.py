@@ -385,6 +385,16 @@ def migrate(db: Database) -> list[str]:
             f"this project was written by a newer qcode (schema {schema_version(db)}, "
             f"this qcode knows {len(MIGRATIONS)}); upgrade qcode to open it"
         )
+    version = schema_version(db)
+    if 0 < version < len(MIGRATIONS) and db.on_postgres:
+        from qcode.store.team import owner_and_you
+
+        owner, _, may = owner_and_you(db)
+        if not may:
+            raise StoreError(f"this project on the server has schema {version} and this qcode "
+                             f"needs {len(MIGRATIONS)}; only its owner ({owner!r}, who created "
+                             "it) may upgrade it: ask them to open it once with this qcode "
+                             "(e.g. `qcode status`), or use the qcode it was written with")
     while schema_version(db) < len(MIGRATIONS):
         with transaction(db):
             version = schema_version(db)  # re-read under the write lock

@@ -63,12 +63,19 @@ def _run(db: Database, statement: str) -> None:
     db.conn.raw.execute(statement)
 
 
-def _check_owner(db: Database) -> None:
+def owner_and_you(db: Database) -> tuple[str, str, bool]:
+    """(the project's owner, your role, whether you may act as the owner: you are the owner
+    or a superuser)."""
     owner, you, superuser = db.execute(
         "SELECT tableowner, current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = "
         "current_user) FROM pg_tables WHERE schemaname = current_schema() AND "
         "tablename = 'codings'").fetchone()
-    if owner != you and not superuser:
+    return owner, you, owner == you or bool(superuser)
+
+
+def _check_owner(db: Database) -> None:
+    owner, you, may = owner_and_you(db)
+    if not may:
         raise StoreError(f"only the project's owner (the database role {owner!r}, who "
                          f"created it) manages its team; you are {you!r}")
 
