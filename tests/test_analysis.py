@@ -223,3 +223,43 @@ def test_word_bitmaps_count_what_str_split_counts(revisions):
     if rows:
         frame = CodingFrame(db, rows)
         assert frame.words(numpy.ones(len(rows), dtype=bool)) == expected
+
+
+def test_analysis_sees_each_change_and_one_state_per_read_snapshot(coded):
+    """What one process reads once (the server's coding memo, the SQLite coding cache) is
+    never served after a change: its own or another connection's. Inside `read_snapshot`
+    (a report) every section sees the same state, whatever commits meanwhile."""
+    from qcode.project import Project
+    from qcode.store.connection import read_snapshot
+
+    def excerpts(db):
+        return {r["code"]: r["excerpts"] for r in stats(db, Scope())}["trust/distrust"]
+
+    db = coded.db
+    assert excerpts(db) == 16
+    add_coding(db, B01, "distrust", coder="anna", segment=31)
+    assert excerpts(db) == 17  # this connection's own change
+    other = Project.open(coded.root)
+    try:
+        add_coding(other.db, B01, "distrust", coder="anna", segment=32)
+        assert excerpts(db) == 18  # another connection's
+        with read_snapshot(db):
+            assert excerpts(db) == 18
+            add_coding(other.db, B01, "distrust", coder="anna", segment=33)
+            assert excerpts(db) == 18  # still the state the report began with
+        assert excerpts(db) == 19
+    finally:
+        other.close()
+
+
+def test_read_snapshot_writes_nothing_on_the_server(coded):
+    from qcode.store.connection import read_snapshot
+
+    db = coded.db
+    if not db.on_postgres:
+        pytest.skip("a PostgreSQL read-only transaction")
+    with pytest.raises(Exception, match="read-only"):
+        with read_snapshot(db):
+            db.execute("DELETE FROM codings")
+    assert not db.conn.in_transaction
+    assert db.execute("SELECT count(*) FROM codings").fetchone()[0] == 25

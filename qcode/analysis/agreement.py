@@ -118,7 +118,7 @@ def _coded_by_all(db, coder_ids: list[int]) -> list[int]:
     """The current revisions that every one of these coders has coded, in document order:
     from the analyses' copy of the codings (one query per coder per revision is 0.25 s on
     10,000 transcripts), or in SQL on PostgreSQL."""
-    from qcode.analysis.frame import coding_columns, on_postgres, unique
+    from qcode.analysis.frame import coding_columns, fetch_integers, on_postgres, unique
 
     if on_postgres(db):
         return [r[0] for r in db.execute(
@@ -149,19 +149,21 @@ class _Codings:
     def __init__(self, db, revisions: list[int], coder_ids: list[int], code_ids: list[int]):
         self.revisions = revisions
         self.revisions_json = json.dumps(revisions)
-        from qcode.analysis.frame import coding_columns, on_postgres
+        from qcode.analysis.frame import (coding_columns, fetch_integers, on_postgres,
+                                          server_memo)
 
-        if on_postgres(db):
-            rows = np.array(db.execute(
-                "SELECT revision_id * 4294967296 + start, \"end\", code_id * 4294967296 + "
-                "coder_id FROM codings WHERE revision_id IN (SELECT value FROM json_each(?)) "
+        if on_postgres(db) and "codings" not in server_memo(db):  # only the ones needed
+            rows = fetch_integers(
+                db, ["revision_id * 4294967296 + start", "\"end\"",
+                     "code_id * 4294967296 + coder_id"],
+                "FROM codings WHERE revision_id IN (SELECT value FROM json_each(?)) "
                 "AND coder_id IN (SELECT value FROM json_each(?))",
-                [self.revisions_json, json.dumps(coder_ids)]).fetchall(),
-                dtype=np.int64).reshape(-1, 3)
+                [self.revisions_json, json.dumps(coder_ids)])
             revision, start = np.divmod(rows[:, 0], _SHIFT)
             end = rows[:, 1]
             code_id, coder_id = np.divmod(rows[:, 2], _SHIFT)
-        else:  # every coding, from the analyses' cached copy (qcode.analysis.frame)
+        else:  # every coding, from the analyses' cached copy (qcode.analysis.frame), or as
+            # this process read them from the server (a report)
             _, revision, start, end, code_id, coder_id = coding_columns(db)[:6]
             keep = (np.isin(revision, np.array(revisions, dtype=np.int64))
                     & np.isin(coder_id, np.array(coder_ids, dtype=np.int64)))

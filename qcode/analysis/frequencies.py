@@ -7,6 +7,7 @@ the number of documents (unlike tools that add the children's counts up).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 
 from qcode.analysis.scope import Scope, documents_in_scope
@@ -80,9 +81,9 @@ def stats(db, scope: Scope, *, by: str | None = None, by_coder: bool = False) ->
 
 
 def _attributes_for(db, document_ids: list[int], key: str) -> dict[int, str]:
-    marks = ",".join("?" * len(document_ids)) or "NULL"
-    return dict(db.execute(f"SELECT document_id, value FROM attributes WHERE key = ? AND "
-                           f"document_id IN ({marks})", [key, *document_ids]).fetchall())
+    return dict(db.execute("SELECT document_id, value FROM attributes WHERE key = ? AND "
+                           "document_id IN (SELECT value FROM json_each(?))",
+                           [key, json.dumps(document_ids)]).fetchall())
 
 
 UNITS = ("excerpt", "document", "speaker")

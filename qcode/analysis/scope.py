@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from qcode.documents import Filter, attributes_of, resolve_document
+from qcode.store.connection import read_snapshot
 
 ORIGINS = ("manual", "suggestion", "import", "auto")  # auto: `qcode tag auto`
 
@@ -114,7 +113,7 @@ def excerpts_as_columns(db, scope: Scope, *, with_text: bool = True,
     excerpt: 130,000 excerpts cost a tenth of a second less as columns than as objects,
     and their names, codes and coders are looked up once each, not fetched per row.
     Read in one snapshot on SQLite (a coding deleted meanwhile leaves no row behind)."""
-    with _snapshot(db):
+    with read_snapshot(db):
         names = dict(db.execute("SELECT id, name FROM documents").fetchall())
         paths = dict(db.execute("SELECT id, path FROM codes").fetchall())
         found = _codings_from_copy(db, scope, names, paths, limit, ids)
@@ -140,22 +139,6 @@ def excerpts_as_columns(db, scope: Scope, *, with_text: bool = True,
         if with_text and n:
             _attach_text(db, columns, context)
     return columns
-
-
-@contextmanager
-def _snapshot(db) -> Iterator[None]:
-    """On SQLite, outside a transaction: the reads inside in one read transaction."""
-    from qcode.analysis.frame import on_postgres
-
-    conn = db.conn
-    if on_postgres(db) or conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        conn.execute("COMMIT")
 
 
 def _codings_queried(db, scope: Scope, limit: int | None, ids: list[int] | None

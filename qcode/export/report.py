@@ -9,6 +9,7 @@ from pathlib import Path
 
 from qcode.analysis.scope import Scope
 from qcode.errors import QcodeError
+from qcode.store.connection import read_snapshot
 from qcode.store.records import now
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -99,6 +100,13 @@ def build_report(project, *, by: str | None = None, max_excerpts: int = 100,
                  unit: str = "sentence") -> str:
     """The report's HTML. *query* / *near* (as `qcode excerpts --query/--near`, over
     *unit*) choose which excerpts it quotes; the rest of the report covers every coding."""
+    with read_snapshot(project.db):  # every section from one state of the project
+        return _build_report(project, by=by, max_excerpts=max_excerpts, query=query,
+                             near=near, unit=unit)
+
+
+def _build_report(project, *, by: str | None, max_excerpts: int, query: str | None,
+                  near: str | None, unit: str) -> str:
     from qcode.analysis.agreement import agreement
     from qcode.analysis.cooccurrence import cooccurrence
     from qcode.analysis.excerpts import excerpt_rows

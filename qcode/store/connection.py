@@ -289,6 +289,25 @@ _savepoints = itertools.count(1)
 
 
 @contextlib.contextmanager
+def read_snapshot(db: Database) -> Iterator[Database]:
+    """Reads that see one state of the project (a report's sections, a list and its
+    counts): outside a transaction, a read transaction (on PostgreSQL, ``REPEATABLE READ
+    READ ONLY``: one snapshot for every statement, and nothing can be written by mistake);
+    inside one, the caller's."""
+    conn = db.conn
+    if conn.in_transaction:
+        yield db
+        return
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if db.on_postgres
+                 else "BEGIN")
+    try:
+        yield db
+    finally:
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+
+
+@contextlib.contextmanager
 def transaction(db: Database) -> Iterator[Database]:
     """One logical operation: ``BEGIN IMMEDIATE`` … ``COMMIT`` (on PostgreSQL, ``BEGIN``
     and the project's advisory lock); rolled back on any error.

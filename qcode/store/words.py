@@ -72,12 +72,19 @@ def store_segment_index(db, revision_id: int, sentences: list[tuple[int, int]],
                [revision_id, *turn_offsets(turns)])
 
 
+def blob_rows(db, sql: str, params: list) -> list[tuple]:
+    """The rows of a query that returns blobs (and integers); from a server in binary."""
+    if getattr(getattr(db, "dialect", None), "name", "sqlite") == "postgresql":
+        return db.conn.execute(sql, params, binary=True).fetchall()
+    return db.execute(sql, params).fetchall()
+
+
 def sentence_rows(db, revisions_json: str) -> list[tuple[int, bytes, bytes]]:
     """(revision id, starts, ends) of the revisions in *revisions_json* (a JSON list),
     in revision order."""
-    return db.execute(
-        "SELECT revision_id, starts, ends FROM revision_sentences WHERE revision_id IN "
-        "(SELECT value FROM json_each(?)) ORDER BY revision_id", [revisions_json]).fetchall()
+    return blob_rows(
+        db, "SELECT revision_id, starts, ends FROM revision_sentences WHERE revision_id IN "
+        "(SELECT value FROM json_each(?)) ORDER BY revision_id", [revisions_json])
 
 
 def read_sentences(db, revisions_json: str) -> dict[int, tuple[array, array]]:
@@ -89,9 +96,9 @@ def read_sentences(db, revisions_json: str) -> dict[int, tuple[array, array]]:
 def turn_rows(db, revisions_json: str) -> list[tuple[int, bytes, bytes, bytes]]:
     """(revision id, starts, ends, speakers) of the revisions in *revisions_json*, in
     revision order."""
-    return db.execute(
-        "SELECT revision_id, starts, ends, speakers FROM revision_turns WHERE revision_id IN "
-        "(SELECT value FROM json_each(?)) ORDER BY revision_id", [revisions_json]).fetchall()
+    return blob_rows(
+        db, "SELECT revision_id, starts, ends, speakers FROM revision_turns WHERE revision_id "
+        "IN (SELECT value FROM json_each(?)) ORDER BY revision_id", [revisions_json])
 
 
 def read_turns(db, revisions_json: str) -> dict[int, tuple[array, array]]:
