@@ -6,7 +6,13 @@ documents, then times one whole `qcode suggest --using rules,fuzzy,model` proces
 Prints raw tokenizer words/s, qcode words/s end to end (DB writes included), their
 ratio (target >= 0.10) and the suggest process's peak RSS (target < 1 GB).
 
-    python bench/suggest.py [--words 1000000] [--keep DIR]
+    python bench/suggest.py [--words 1000000] [--keep DIR] [--jobs N] [--postgresql URL]
+
+With --postgresql (an empty database: createdb NAME) the same flow runs on the server
+too, and its import and suggest times are printed as ratios to SQLite's (issue 17):
+
+    tests/pg/with-server sh -c 'createdb qcode_bench_suggest &&
+        .venv/bin/python bench/suggest.py --postgresql postgresql:///qcode_bench_suggest'
 """
 
 from __future__ import annotations
@@ -67,37 +73,57 @@ def raw_tokenizer_words_per_second(texts: list[str], words: int) -> float:
     return words / (time.perf_counter() - start)
 
 
+def prepare(root: Path, corpus: Path, database: str | None = None) -> float:
+    """Init *root* (on *database* if given), import *corpus* and train a model on a few
+    reviewed documents. Returns the import's seconds."""
+    qcode("init", str(root), "--coder", "bench", *(["--database", database] if database else []))
+    shutil.copy(REPO / "codebooks" / "trust-empowerment-loyalty.yaml", root / "codebook.yaml")
+    P = ("-P", str(root))
+    qcode(*P, "codebook", "sync")
+    start = time.perf_counter()
+    qcode(*P, "import", str(corpus))
+    import_seconds = time.perf_counter() - start
+    # a model to suggest with: decide the rule suggestions of 10 documents (those of
+    # five accepted, of the other five rejected), train
+    docs = [f"t{i:04d}" for i in range(10)]
+    qcode(*P, "suggest", *docs, "--using", "rules")
+    for doc in docs[:5]:
+        qcode(*P, "review", "--doc", doc, "--accept-above", "0")
+    qcode(*P, "review", "--reject-below", "1.01")
+    qcode(*P, "train")
+    return import_seconds
+
+
+def timed_suggest(root: Path, jobs: int) -> float:
+    start = time.perf_counter()
+    qcode("-P", str(root), "suggest", "--using", "rules,fuzzy,model", "--jobs", str(jobs))
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path)
     parser.add_argument("--jobs", type=int, default=1,
                         help="worker processes of the timed run (issue 15's target: --jobs 1)")
+    parser.add_argument("--postgresql", metavar="URL",
+                        help="also run the same flow on this (empty) PostgreSQL database and "
+                             "print its times as ratios to SQLite's, measured in this run")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="qcode-bench-"))
     root = args.keep or tmp / "project"
     try:
         words = make_corpus(tmp / "corpus", args.words)
         texts = [p.read_text() for p in sorted((tmp / "corpus").glob("*.txt"))]
-        qcode("init", str(root), "--coder", "bench")
-        shutil.copy(REPO / "codebooks" / "trust-empowerment-loyalty.yaml", root / "codebook.yaml")
-        P = ("-P", str(root))
-        qcode(*P, "codebook", "sync")
-        start = time.perf_counter()
-        qcode(*P, "import", str(tmp / "corpus"))
-        import_seconds = time.perf_counter() - start
-        # a model to suggest with: decide the rule suggestions of 10 documents (those of
-        # five accepted, of the other five rejected), train
-        docs = [f"t{i:04d}" for i in range(10)]
-        qcode(*P, "suggest", *docs, "--using", "rules")
-        for doc in docs[:5]:
-            qcode(*P, "review", "--doc", doc, "--accept-above", "0")
-        qcode(*P, "review", "--reject-below", "1.01")
-        qcode(*P, "train")
-        start = time.perf_counter()
-        qcode(*P, "suggest", "--using", "rules,fuzzy,model", "--jobs", str(args.jobs))
-        seconds = time.perf_counter() - start
+        import_seconds = prepare(root, tmp / "corpus")
+        seconds = timed_suggest(root, args.jobs)
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        if args.postgresql:
+            server = root.with_name(root.name + "-postgresql")
+            server_import = prepare(server, tmp / "corpus", args.postgresql)
+            # (one run each: a second suggest on the same project finds everything
+            # already suggested and writes nothing, so it would not be the same work)
+            server_seconds = timed_suggest(server, args.jobs)
         raw = raw_tokenizer_words_per_second(texts, words)
         ours = words / seconds
         print(f"corpus: {len(texts)} transcripts, {words:,} words (import took "
@@ -108,6 +134,11 @@ def main() -> None:
         print(f"ratio: {ours / raw:.3f} with --jobs {args.jobs} (target >= 0.30 with --jobs 1)")
         print(f"peak RSS of the largest qcode process: {peak_mb:,.0f} MB (target < 1024 MB; "
               f"suggest ran a main process and {args.jobs} worker(s))")
+        if args.postgresql:
+            print(f"PostgreSQL: import {server_import:.1f} s = "
+                  f"{server_import / import_seconds:.2f} x SQLite; suggest "
+                  f"{server_seconds:.1f} s = {server_seconds / seconds:.2f} x SQLite "
+                  f"({words / server_seconds:,.0f} words/s)")
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

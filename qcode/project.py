@@ -151,6 +151,7 @@ class Project:
         from qcode.store.postgres import connect_url, redact
 
         db = connect_url(self.config.database, self._chosen_coder(None))
+        db.home = self.root
         try:
             version = db.dialect.schema_version(db)
             if version == 0 and db.dialect.tables(db):
@@ -257,6 +258,7 @@ class Project:
             from qcode.store.postgres import connect_url
 
             db = connect_url(self.config.database, self._chosen_coder(None))
+            db.home = self.root  # where its backups go (qcode.store.backup)
             try:
                 migrate(db)
             except BaseException:

@@ -514,6 +514,23 @@ def test_only_the_owner_upgrades_the_projects_schema(team):
         assert schema_version(db) == len(MIGRATIONS)
 
 
+def test_anyone_backs_up_but_only_the_owner_restores(team, tmp_path):
+    """A backup is a read (anyone in the team may take one); a restore replaces the whole
+    team's work, so the lead is refused it, with nothing changed and nothing taken."""
+    from qcode.store.backup import backup, check_backup, list_backups, restore
+
+    before = table_counts(team["owner"])
+    for who in ("alice", "lead"):
+        with connected_as(team, who) as db:
+            db.home = tmp_path / who
+            path = backup(db)
+            assert check_backup(path) >= 8
+            with pytest.raises(StoreError, match="only the project's owner .* may restore"):
+                restore(db, path)
+            assert [b.path for b in list_backups(db)] == [path]  # no automatic one
+    assert table_counts(team["owner"]) == before
+
+
 @pytest.mark.parametrize("workers", [4, 8])
 def test_coders_logged_in_as_themselves_code_and_decide_at_once(team, workers):
     """4 and 8 coder processes, each its own login role under row-level security, accept

@@ -172,11 +172,42 @@ def test_a_failed_write_leaves_nothing(server, project):
     assert project.db.execute("SELECT count(*) FROM coders").fetchone()[0] == 0
 
 
+def test_a_backup_is_one_snapshot_taken_while_the_team_writes(server, sample_project):
+    """A backup of a server project does not wait for a writer (it reads one snapshot),
+    holds nothing that was not committed, and a restore hands out no id twice."""
+    import psycopg
+
+    from qcode.codebook.model import load_codebook
+    from qcode.codebook.sync import sync
+    from qcode.coding import add_coding
+    from qcode.store.backup import backup, check_backup, list_backups, restore
+    from qcode.store.connection import open_connection
+    from qcode.store.postgres import PROJECT_LOCK
+
+    db = sample_project.db
+    with psycopg.connect(sample_project.config.database) as other:  # a writer, mid-way
+        other.execute(f"SELECT pg_advisory_xact_lock({PROJECT_LOCK})")
+        other.execute("INSERT INTO coders (name, created) VALUES ('uncommitted', 'now')")
+        path = backup(db)
+    assert path.parent == sample_project.root / "backups" and check_backup(path) >= 8
+    with open_connection(path) as copy:
+        assert copy.execute("SELECT count(*) FROM coders WHERE name = 'uncommitted'"
+                            ).fetchone()[0] == 0
+        assert copy.execute("SELECT count(*) FROM codings").fetchone()[0] == 1
+    first = add_coding(db, "a01-housing-perm", "network", coder="anna", segment=4)
+    restore(db, path)
+    assert db.execute("SELECT count(*) FROM codings").fetchone()[0] == 1
+    again = add_coding(db, "a01-housing-perm", "network", coder="anna", segment=4)
+    assert again.coding_id > first.coding_id  # the restored project never reuses the id of a coding it lost
+    automatic = {b.path.name for b in list_backups(db) if b.automatic}
+    assert len(automatic) == 1 and "before-restore" in automatic.pop()
+    smaller = sample_project.root / "smaller.yaml"
+    smaller.write_text("name: smaller\ncodes:\n  - name: trust\n", "utf-8")
+    sync(db, load_codebook(smaller))  # retires codes: no automatic backup on a server
+    assert len([b for b in list_backups(db) if b.automatic]) == 1
+
+
 def test_what_a_shared_project_does_not_offer_is_refused_clearly(server, cli, project):
-    result = cli("backup")
-    assert result.exit_code == 1
-    assert "not yet available on PostgreSQL: qcode backup" in result.stderr
-    assert "pg_dump" in result.stderr
     from qcode.store.keys import new_key_file
 
     with pytest.raises(ProjectError, match="encryption at rest is for a SQLite project"):

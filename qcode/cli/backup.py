@@ -24,7 +24,9 @@ def backup(ctx: typer.Context,
            ) -> None:
     """Copy the project database safely while it may be in use (SQLite's online backup),
     check the copy, and keep it private (mode 0600). Destructive commands take one
-    automatically; the last 10 automatic backups are kept in backups/."""
+    automatically; the last 10 automatic backups are kept in backups/. A project on a
+    PostgreSQL server is copied into the same kind of file: one snapshot of the server,
+    checked table by table, while the team goes on coding."""
     from qcode.store.backup import backup as run_backup
     from qcode.store.backup import list_backups
 
@@ -36,7 +38,8 @@ def backup(ctx: typer.Context,
              ["file", "size_mb", "created", "automatic"], fmt)
         return
     path = run_backup(project.db, output, force=force)
-    message(f"Backed up to {path} (checked; contains the transcripts, "
+    message(f"Backed up {'the server project ' if project.on_server else ''}to {path} "
+            "(checked; contains the transcripts, "
             + ("encrypted with the project's key)" if project.db.key else "not encrypted)"))
 
 
@@ -45,14 +48,17 @@ def restore(ctx: typer.Context,
             yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for "
                                               "confirmation.")] = False) -> None:
     """Replace the project database by a backup, after checking the backup. The current
-    state is first saved as an automatic backup, so a restore can be undone."""
+    state is first saved as an automatic backup, so a restore can be undone. On a
+    PostgreSQL server only the project's owner may restore: it replaces the whole team's
+    work, in one transaction."""
     from qcode.store.backup import check_backup
     from qcode.store.backup import restore as run_restore
 
     project = project_of(ctx)
     check_backup(file, project.db.key)
-    if not yes and not typer.confirm(f"Replace everything in {project.db_path} by {file}?",
-                                     err=True):
+    where = "the server project (the whole team's work)" if project.on_server \
+        else str(project.db_path)
+    if not yes and not typer.confirm(f"Replace everything in {where} by {file}?", err=True):
         message("Nothing was changed.")
         raise typer.Exit(1)
     saved = run_restore(project.db, file)

@@ -6,6 +6,14 @@ read or write), written beside its destination and renamed when complete, checke
 retires or merges codes, a transcript update, an import into a project that has data,
 undoing many changes, a restore) first take an automatic backup into the project's
 ``backups/`` folder, which keeps the last AUTO_KEEP of them.
+
+A project on a PostgreSQL server is backed up into the same kind of file: a SQLite
+project holding one snapshot of the server (qcode.store.migrate_backend), checked table
+by table against it, while teammates go on coding. Restoring one into the server is the
+project owner's (it replaces the whole team's work) and takes a backup of the server
+first. Automatic backups stay off on a server, except before the owner's anonymize and
+restore: the server's own backups (pg_dump, continuous archiving) are its
+administrator's.
 """
 
 from __future__ import annotations
@@ -34,16 +42,9 @@ class BackupInfo:
     automatic: bool
 
 
-def _refuse_on_server(db, what: str) -> None:
-    if getattr(db, "on_postgres", False):
-        from qcode.store.postgres import NotOnPostgres
-
-        raise NotOnPostgres(what, "back up the server's database with pg_dump (or its "
-                            "continuous archiving) instead")
-
-
 def database_path(db) -> Path:
-    _refuse_on_server(db, "qcode backup (a copy of the database file)")
+    if getattr(db, "on_postgres", False):
+        raise StoreError("a project on a server has no database file of its own")
     row = next(r for r in db.execute("PRAGMA database_list").fetchall() if r[1] == "main")
     if not row[2]:
         raise StoreError("this database has no file to back up")
@@ -51,6 +52,11 @@ def database_path(db) -> Path:
 
 
 def backup_folder(db) -> Path:
+    if getattr(db, "on_postgres", False):
+        if db.home is None:
+            raise StoreError("this server database is not opened from a project folder, "
+                             "so there is no backups/ folder to write to")
+        return Path(db.home) / FOLDER
     return database_path(db).parent / FOLDER
 
 
@@ -66,7 +72,7 @@ def backup(db, target: str | Path | None = None, *, reason: str | None = None,
     target = Path(target)
     if target.exists() and not force:
         raise StoreError(f"{target} exists; use --force to replace it")
-    if target.resolve() == database_path(db).resolve():
+    if not db.on_postgres and target.resolve() == database_path(db).resolve():
         raise StoreError(f"{target} is the project database itself")
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -75,7 +81,10 @@ def backup(db, target: str | Path | None = None, *, reason: str | None = None,
     try:
         copy = open_connection(temporary, db.key)  # an encrypted project: the same key
         try:
-            db.conn.backup(copy)
+            if db.on_postgres:
+                _snapshot(db, copy, target)
+            else:
+                db.conn.backup(copy)
             copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
             problems = [r[0] for r in copy.execute("PRAGMA quick_check").fetchall()]
         finally:
@@ -88,19 +97,34 @@ def backup(db, target: str | Path | None = None, *, reason: str | None = None,
     except OSError as exc:
         raise StoreError(f"{target}: cannot back up: {exc.strerror}; nothing was kept") from None
     finally:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
+        for leftover in (temporary, temporary + "-wal", temporary + "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
     return target
 
 
-def auto_backup(db, reason: str, *, keep: int = AUTO_KEEP, prune: bool = True) -> Path | None:
+def _snapshot(db, conn, target: Path) -> None:
+    """The server project *db* copied into the empty SQLite connection *conn*."""
+    from qcode.store.connection import Database
+    from qcode.store.migrate_backend import snapshot_to_file
+
+    conn.execute("PRAGMA foreign_keys = ON")
+    try:
+        snapshot_to_file(db, Database(conn), str(target))
+    except StoreError as exc:
+        raise StoreError(f"{target}: cannot back up: {exc}") from None
+
+
+def auto_backup(db, reason: str, *, keep: int = AUTO_KEEP, prune: bool = True,
+                on_server: bool = False) -> Path | None:
     """A backup before a destructive command; only the last *keep* are kept. Without
     *prune* the older ones stay until prune_backups() (a command that may turn out to
     change nothing removes its backup instead).
 
-    None for a project on PostgreSQL: a shared database is backed up by its server
-    (pg_dump, continuous archiving), not file by file from one coder's laptop."""
-    if getattr(db, "on_postgres", False):
+    None for a project on PostgreSQL, unless *on_server* (the owner's anonymize and
+    restore): a shared database is backed up by its server (pg_dump, continuous
+    archiving), not before every coder's undo on their laptop."""
+    if getattr(db, "on_postgres", False) and not on_server:
         return None
     path = backup(db, reason=reason)
     if prune:
@@ -168,7 +192,8 @@ def restore(db, source: str | Path) -> Path:
     and taking an automatic backup of the current state; returns that backup's path."""
     from qcode.store.migrations import migrate
 
-    _refuse_on_server(db, "qcode restore (of a database file)")
+    if db.on_postgres:
+        return _restore_on_server(db, Path(source))
     check_backup(source, db.key)
     safety = auto_backup(db, "before-restore")
     try:
@@ -182,6 +207,53 @@ def restore(db, source: str | Path) -> Path:
         raise StoreError(f"{source}: restore failed: {exc}; the project is as it was "
                          f"(a copy is in {safety})") from None
     migrate(db)
+    return safety
+
+
+def _restore_on_server(db, source: Path) -> Path:
+    """The backup file, brought up to this qcode's schema in a private scratch copy (the
+    file itself is never written), replaces the server project's content; only its owner
+    may, since it replaces the whole team's work."""
+    from qcode.store.connection import Database
+    from qcode.store.migrate_backend import replace_from_file
+    from qcode.store.migrations import migrate
+    from qcode.store.team import owner_and_you
+
+    owner, you, may = owner_and_you(db)
+    if not may:
+        raise StoreError(f"a restore replaces the whole team's work on the server; only the "
+                         f"project's owner ({owner!r}, who created it) may restore it, and "
+                         f"you are {you!r}")
+    check_backup(source)
+    safety = auto_backup(db, "before-restore", on_server=True)
+    handle, scratch = tempfile.mkstemp(prefix=".qcode-restore-", suffix=".db",
+                                       dir=safety.parent)
+    os.close(handle)
+    os.chmod(scratch, 0o600)
+    try:
+        copy = open_connection(scratch)
+        try:
+            src = open_connection(f"file:{source}?mode=ro", uri=True)
+            try:
+                src.backup(copy)
+            finally:
+                src.close()
+            copy.execute("PRAGMA foreign_keys = ON")
+            backup_db = Database(copy)
+            migrate(backup_db)
+            replace_from_file(backup_db, db, str(source))
+        finally:
+            copy.close()
+    except db_errors() as exc:
+        raise StoreError(f"{source}: restore failed: {exc}; the project is as it was "
+                         f"(a copy is in {safety})") from None
+    except StoreError as exc:
+        raise StoreError(f"{source}: restore failed: {exc} (a copy of the server's project "
+                         f"is in {safety})") from None
+    finally:
+        for leftover in (scratch, scratch + "-wal", scratch + "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
     return safety
 
 

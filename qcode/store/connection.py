@@ -85,6 +85,8 @@ class Database:
     *dialect* is SQLITE, or qcode.store.postgres.POSTGRES for a project on a server (whose
     ``conn`` is then a PgConnection, which takes the same SQL)."""
 
+    home: Path | None = None  # a server project's folder (a file's is beside the file)
+
     def __init__(self, conn: sqlite3.Connection, key=None, dialect=SQLITE) -> None:
         self.conn, self.key, self.dialect = conn, key, dialect
 

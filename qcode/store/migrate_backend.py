@@ -172,21 +172,50 @@ def _switch(project: Project, url: str | None) -> None:
 
 # -- copying and checking ----------------------------------------------------------------
 
+def snapshot_to_file(source: Database, target: Database, where: str) -> list[TableCopy]:
+    """Copy the server project *source* into the new, empty SQLite database *target* (a
+    backup): one snapshot of the server (``REPEATABLE READ``), so teammates go on
+    writing meanwhile, and the copy is checked against that snapshot table by table."""
+    from qcode.store.connection import read_snapshot
+
+    return _copy_verified(source, target, where, None, hold=read_snapshot)
+
+
+def replace_from_file(source: Database, target: Database, where: str) -> list[TableCopy]:
+    """Replace everything in the server project *target* by the SQLite project *source*
+    (a restore), in one transaction on the server: every table emptied (TRUNCATE, the
+    owner's right, which the append-only guards let through as a restore of the whole
+    file does on SQLite), copied, its sequences kept past every id either side ever
+    handed out, and checked. Any difference rolls the server back."""
+    return _copy_verified(source, target, where, None, replace=True)
+
+
 def _copy_verified(source: Database, target: Database, where: str,
-                   progress: Progress | None) -> list[TableCopy]:
-    """Copy every table of *source* into *target* (which must hold no tables), in one
-    transaction on the target, and compare both sides table by table; the target is
-    rolled back on any difference. *where* names the target in messages."""
+                   progress: Progress | None, *, hold=transaction,
+                   replace: bool = False) -> list[TableCopy]:
+    """Copy every table of *source* into *target* (which must hold no tables, unless
+    *replace*: then they are emptied first), in one transaction on the target, and compare
+    both sides table by table; the target is rolled back on any difference. *source* is
+    held by *hold* meanwhile. *where* names the target in messages."""
     from qcode.store.migrations import migrate, schema_version
 
-    with transaction(source), transaction(target):
-        _refuse_unless_empty(target, where)
-        migrate(target)
-        if schema_version(target) != schema_version(source):
-            raise StoreError(f"{where}: schema {schema_version(target)} after migrating, the "
-                             f"project's is {schema_version(source)}; nothing was copied")
-        shapes = table_shapes(target if source.on_postgres else source)
-        _same_tables(source, target, shapes)
+    with hold(source), transaction(target):
+        if replace:
+            shapes = table_shapes(source)
+            _same_tables(source, target, shapes)
+            if schema_version(target) != schema_version(source):
+                raise StoreError(f"{where}: schema {schema_version(target)}, the backup's is "
+                                 f"{schema_version(source)}; nothing was restored")
+            target.conn.raw.execute("TRUNCATE " + _quoted(s.name for s in shapes))
+        else:
+            _refuse_unless_empty(target, where)
+            migrate(target)
+            if schema_version(target) != schema_version(source):
+                raise StoreError(f"{where}: schema {schema_version(target)} after migrating, "
+                                 f"the project's is {schema_version(source)}; nothing was "
+                                 "copied")
+            shapes = table_shapes(target if source.on_postgres else source)
+            _same_tables(source, target, shapes)
         if not target.on_postgres:
             target.execute("PRAGMA defer_foreign_keys = ON")  # until COMMIT
         expected = {shape.name: table_digest(source, shape) for shape in shapes}
@@ -352,7 +381,10 @@ def _set_sequences(source: Database, target: Database, shapes: list[TableShape])
         highest = target.execute(f'SELECT max(id) FROM "{shape.name}"').fetchone()[0] or 0
         if target.on_postgres:
             used = _sqlite_sequence(source, shape.name) if shape.autoincrement else 0
-            value = max(highest, used)
+            handed_out = target.execute(  # a restore: ids the server gave out since the backup
+                f"SELECT pg_sequence_last_value(pg_get_serial_sequence('{shape.name}', "
+                "'id')::regclass)").fetchone()[0] or 0
+            value = max(highest, used, handed_out)
             target.execute(f"SELECT setval(pg_get_serial_sequence('{shape.name}', 'id'), "
                            f"{max(value, 1)}, {'true' if value else 'false'})")
         elif shape.autoincrement:
