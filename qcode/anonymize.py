@@ -13,6 +13,9 @@ Earlier revisions of those transcripts still hold the real names;
 unless told to keep them, their text is then removed (a revision nothing points to is
 deleted), SQLite overwrites freed pages (secure_delete) and the write-ahead log is
 truncated, so the old text does not linger in the files. Everything is one transaction.
+On a PostgreSQL server only the project's owner may apply it; afterwards every table is
+rewritten into new files (VACUUM FULL), which leaves the server's write-ahead log, its
+archives and backups to its administrator.
 
 `pseudonymize` does the same replacement on exported text only.
 
@@ -338,11 +341,8 @@ def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
     from qcode.store import transaction
     from qcode.store.backup import auto_backup
 
-    if db.on_postgres:  # it rewrites the change log and wipes the SQLite file's free pages
-        from qcode.store.postgres import NotOnPostgres
-
-        raise NotOnPostgres("qcode anonymize apply (pseudonymizing the change log and "
-                            "leaving no trace in the database's files)")
+    if db.on_postgres:
+        _check_owner(db)
     options = options or ImportOptions()
     result = ApplyResult()
     if not names:
@@ -363,7 +363,7 @@ def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
              if pattern.search(t) or pattern.search(x)]
     if not targets and not memos:
         return result
-    result.backup = auto_backup(db, "before anonymize")
+    result.backup = auto_backup(db, "before anonymize", on_server=True)
     with transaction(db):
         if memos:
             _pseudonymize_memos(db, memos, names, coder, result)
@@ -381,7 +381,10 @@ def apply(db, names: dict[str, str], *, coder: str, keep_history: bool = False,
         if not keep_history:
             _scrub_log(db, names, result)
     if not keep_history:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if db.on_postgres:
+            _rewrite_server_tables(db)
+        else:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         from qcode.export.files import sweep_scratch
 
         result.swept = sweep_scratch()  # a killed export's temporary sheets hold real names
@@ -463,12 +466,41 @@ def _scrub_log(db, names: dict[str, str], result: ApplyResult) -> None:
                 for v in (before, after)] + [entry_id])
     if not changed:
         return
-    guard = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = "
-                       "'changes_append_only_update'").fetchone()[0]
-    db.execute("DROP TRIGGER changes_append_only_update")
-    db.conn.executemany("UPDATE changes SET before = ?, after = ? WHERE id = ?", changed)
-    db.execute(guard)
+    if db.on_postgres:  # the owner's right; the table is locked until the transaction ends
+        db.conn.raw.execute("ALTER TABLE changes DISABLE TRIGGER changes_append_only_update")
+        db.conn.executemany("UPDATE changes SET before = ?, after = ? WHERE id = ?", changed)
+        db.conn.raw.execute("ALTER TABLE changes ENABLE TRIGGER changes_append_only_update")
+    else:
+        guard = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = "
+                           "'changes_append_only_update'").fetchone()[0]
+        db.execute("DROP TRIGGER changes_append_only_update")
+        db.conn.executemany("UPDATE changes SET before = ?, after = ? WHERE id = ?", changed)
+        db.execute(guard)
     result.log_entries = len(changed)
+
+
+def _check_owner(db) -> None:
+    """On a server, anonymizing is the project owner's: it rewrites every teammate's
+    transcripts and memos and the change log, and only the owner may lift the log's guard
+    and rewrite the tables' files afterwards."""
+    from qcode.store.team import owner_and_you
+
+    owner, you, may = owner_and_you(db)
+    if not may:
+        raise QcodeError(f"anonymizing a shared project rewrites the whole team's transcripts "
+                         f"and change log; only the project's owner ({owner!r}, who created "
+                         f"it) may, and you are {you!r}")
+
+
+def _rewrite_server_tables(db) -> None:
+    """An updated or deleted row stays in the server's table files, as a dead row, until
+    its space is reused. VACUUM FULL writes every table of the project (and its indexes
+    and TOAST) into new files and removes the old ones, so the real names are no longer
+    in the database's files. (Not in a transaction: each table is locked while it is
+    rewritten. The write-ahead log, its archives and the server's backups are the
+    administrator's, as `qcode anonymize apply` warns.)"""
+    for table in db.dialect.tables(db):
+        db.conn.raw.execute(f'VACUUM (FULL, ANALYZE) "{table}"')  # statistics: new values
 
 
 def _forget_speakers(db) -> None:

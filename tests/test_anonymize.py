@@ -64,13 +64,29 @@ def test_apply_makes_a_new_revision_keeps_codings_and_leaves_no_trace(coded):
         "Person 2 leads the group; ask Person 1"
     with pytest.raises(db_errors("IntegrityError"), match="append-only"):  # guard is back
         db.execute("UPDATE changes SET action = 'x'")
+    files = server_files(db) if db.on_postgres else {}
     coded.close()
     for name in ("qcode.db", "qcode.db-wal"):
         path = coded.root / name
         if path.exists():
-            raw = path.read_bytes()
-            assert "Galina Petrovna".encode() not in raw, name
-            assert "Marina:".encode() not in raw, name
+            files[name] = path.read_bytes()
+    assert files
+    for name, raw in files.items():
+        assert "Galina Petrovna".encode() not in raw, name
+        assert "Marina:".encode() not in raw, name
+
+
+def server_files(db) -> dict[str, bytes]:
+    """The files of the project's database on the (local, test) server, as they are on
+    disk once the server has written out what it holds in memory (its superuser's
+    CHECKPOINT): what is left of every table, index and TOAST table, dead rows included."""
+    from pathlib import Path
+
+    db.conn.raw.execute("CHECKPOINT")
+    folder = Path(db.execute("SELECT current_setting('data_directory') || '/base/' || oid "
+                             "FROM pg_database WHERE datname = current_database()"
+                             ).fetchone()[0])
+    return {path.name: path.read_bytes() for path in folder.iterdir() if path.is_file()}
 
 
 def test_keep_history_keeps_the_old_revision(coded):

@@ -531,6 +531,16 @@ def test_anyone_backs_up_but_only_the_owner_restores(team, tmp_path):
     assert table_counts(team["owner"]) == before
 
 
+def test_only_the_owner_anonymizes_a_shared_project(team):
+    from qcode.anonymize import apply
+
+    before = table_counts(team["owner"])
+    with connected_as(team, "lead") as db:
+        with pytest.raises(QcodeError, match="only the project's owner .* may, and you are"):
+            apply(db, {"Marina": "Person 1"}, coder=team["lead"])
+    assert table_counts(team["owner"]) == before
+
+
 @pytest.mark.parametrize("workers", [4, 8])
 def test_coders_logged_in_as_themselves_code_and_decide_at_once(team, workers):
     """4 and 8 coder processes, each its own login role under row-level security, accept

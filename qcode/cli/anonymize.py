@@ -81,6 +81,10 @@ def apply(ctx: typer.Context,
     if not keep_history:
         warn(f"the automatic backup {result.backup} still holds the real names: delete it "
              "when you no longer need it")
+    if project.on_server and not keep_history:
+        warn("the project's tables on the server were rewritten without the real names, "
+             "but the server's write-ahead log, its archives and the server's backups still "
+             "hold them until they are recycled: ask its administrator to expire them")
 
 
 def register(app: typer.Typer) -> None:
