@@ -197,22 +197,47 @@ def merge(db, other: str | Path, *, codebook_path: Path, coder: str, prefer: str
 
     if prefer not in ("ours", "theirs"):
         raise QcodeError("--prefer is ours or theirs")
-    if db.on_postgres:
-        from qcode.store.postgres import NotOnPostgres
-
-        raise NotOnPostgres("qcode merge into a shared project",
-                            "teammates code the shared project directly")
-    here = db.execute("PRAGMA database_list").fetchone()[2]
     other_path = Path(other).expanduser()
+    if db.on_postgres:
+        _check_lead(db)
+        if db.home is not None and other_path.resolve() == Path(db.home).resolve():
+            raise QcodeError(f"{other}: that is this project")
+        here = None  # the project has no file of its own that OTHER could be
+    else:
+        here = db.execute("PRAGMA database_list").fetchone()[2]
     target = other_path / "qcode.db" if other_path.is_dir() else other_path
     if target.exists() and here and Path(here).resolve() == target.resolve():
         raise QcodeError(f"{other}: that is this project")
+    if other_path.is_dir() and not target.exists() and _on_a_server(other_path):
+        raise QcodeError(f"{other}: that project is on a PostgreSQL server (no qcode.db): "
+                         "teammates share it directly; to merge it, merge a copy of it "
+                         "(`qcode backup -o FILE` in it) or its .qdpx export")
     return import_parsed(db, read_other(other, db.key), other, codebook_path=codebook_path,
                          coder=coder, speaker_pattern=speaker_pattern,
                          default_language=default_language, merge=True, prefer=prefer,
                          dry_run=dry_run)
 
 
+def _on_a_server(folder: Path) -> bool:
+    from qcode.config import CONFIG_NAME, load_config
+
+    try:
+        return bool((folder / CONFIG_NAME).is_file()
+                    and load_config(folder / CONFIG_NAME).database)
+    except QcodeError:
+        return False  # not readable as a project: read_qcode says what it is not
+
+
+def _check_lead(db) -> None:
+    """Merging into a shared project writes documents, codes and other coders' work:
+    the project lead's or owner's, not a coder's (whose rights would refuse it halfway)."""
+    from qcode.store.team import owner_and_you
+
+    owner, you, may = owner_and_you(db)
+    if not may and not db.execute("SELECT qcode_is_lead()").fetchone()[0]:
+        raise QcodeError(f"merging into a shared project adds documents, codes and other "
+                         f"coders' work, which is for the project's lead or its owner "
+                         f"({owner!r}); you are {you!r}, a coder (`qcode team list`)")
 
 # -- a document whose text differs on the two sides --------------------------------------
 

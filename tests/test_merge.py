@@ -21,6 +21,26 @@ from qcode.store.doctor import check
 A01, B01 = "a01-housing-perm", "b01-ngo-department-perm"
 
 
+def copy_project(root, dest):
+    """A coder's own copy of the project folder. Of a project on a server (pytest
+    --backend postgresql) a SQLite one: its backup as the copy's qcode.db, qcode.yaml
+    naming no server, as a coder who takes the shared project onto a laptop has it."""
+    from qcode.config import with_database
+    from qcode.store.backup import backup
+
+    project = Project.open(root)
+    try:
+        if not project.on_server:
+            shutil.copytree(root, dest)
+            return
+        shutil.copytree(root, dest, ignore=shutil.ignore_patterns("backups"))
+        backup(project.db, dest / "qcode.db")
+        config = dest / "qcode.yaml"
+        config.write_text(with_database(config.read_text("utf-8"), None), "utf-8")
+    finally:
+        project.close()
+
+
 @pytest.fixture
 def team(tmp_path):
     """The lead's project and two copies, coded separately by anna and boris."""
@@ -32,7 +52,7 @@ def team(tmp_path):
     lead.close()
     copies = {}
     for coder, segments in (("anna", range(1, 11)), ("boris", range(6, 16))):
-        shutil.copytree(tmp_path / "lead", tmp_path / coder)
+        copy_project(tmp_path / "lead", tmp_path / coder)
         copy = Project.open(tmp_path / coder)
         for n in segments:
             add_coding(copy.db, A01, "distrust", coder=coder, segment=n)
@@ -311,10 +331,10 @@ def test_suggestion_decisions_are_merged(team, tmp_path):
     from qcode.suggestions import accept, reject
 
     lead, _ = team
-    shutil.copytree(lead.root, tmp_path / "plain")  # a copy that never ran suggest
+    copy_project(lead.root, tmp_path / "plain")  # a copy that never ran suggest
     run_suggestions(lead, SuggestOptions(using=("rules",)))
     lead.close()
-    shutil.copytree(lead.root, tmp_path / "carla")
+    copy_project(lead.root, tmp_path / "carla")
     carla = Project.open(tmp_path / "carla")
     pending = [r[0] for r in carla.db.execute(
         "SELECT id FROM suggestions WHERE status = 'pending' ORDER BY id LIMIT 4")]

@@ -541,6 +541,46 @@ def test_only_the_owner_anonymizes_a_shared_project(team):
     assert table_counts(team["owner"]) == before
 
 
+def test_the_lead_merges_a_copy_coded_offline_and_a_coder_may_not(team, tmp_path):
+    """A copy of the shared project taken onto a laptop (its backup: a SQLite project) and
+    coded there comes back through `qcode merge`: the lead's (it adds other coders' work),
+    refused to a coder with nothing changed."""
+    from qcode.coding import add_coding
+    from qcode.merge import merge
+    from qcode.project import Project
+    from qcode.store.backup import backup
+
+    offline = f"offline_{SUFFIX}"
+    copy_root = tmp_path / "laptop"
+    copy_root.mkdir()
+    (copy_root / "codebook.yaml").write_text(CODEBOOK.read_text("utf-8"), "utf-8")
+    (copy_root / "qcode.yaml").write_text("name: laptop\ncodebook: codebook.yaml\n",
+                                          "utf-8")
+    with connected_as(team, "lead") as db:
+        db.home = tmp_path / "lead"
+        backup(db, copy_root / "qcode.db")
+    laptop = Project.open(copy_root)
+    add_coding(laptop.db, "a03-prison-support", "distrust", coder=offline, segment=3)
+    laptop.close()
+    before = table_counts(team["owner"])
+    with connected_as(team, "bob") as db:
+        with pytest.raises(QcodeError, match="for the project's lead or its owner"):
+            merge(db, copy_root, codebook_path=copy_root / "codebook.yaml", coder=team["bob"])
+    assert table_counts(team["owner"]) == before
+    with connected_as(team, "lead") as db:
+        db.home = tmp_path / "lead"
+        result = merge(db, copy_root, codebook_path=copy_root / "codebook.yaml",
+                       coder=team["lead"])
+        assert result.codings == 1 and result.coders == [offline]
+        assert result.backup is not None and result.backup.exists()
+        again = merge(db, copy_root, codebook_path=copy_root / "codebook.yaml",
+                      coder=team["lead"])
+        assert again.codings == 0
+    assert team["owner"].execute("SELECT count(*) FROM codings c JOIN coders k ON "
+                                 "k.id = c.coder_id WHERE k.name = ?", [offline]
+                                 ).fetchone()[0] == 1
+
+
 @pytest.mark.parametrize("workers", [4, 8])
 def test_coders_logged_in_as_themselves_code_and_decide_at_once(team, workers):
     """4 and 8 coder processes, each its own login role under row-level security, accept

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import SAMPLE
+from conftest import CODEBOOK, SAMPLE
 from qcode.errors import ProjectError, QcodeError, StoreError
 from qcode.project import Project
 from qcode.store.postgres import check_url, ddl, translate
@@ -205,6 +205,24 @@ def test_a_backup_is_one_snapshot_taken_while_the_team_writes(server, sample_pro
     smaller.write_text("name: smaller\ncodes:\n  - name: trust\n", "utf-8")
     sync(db, load_codebook(smaller))  # retires codes: no automatic backup on a server
     assert len([b for b in list_backups(db) if b.automatic]) == 1
+
+
+def test_merging_a_server_project_folder_says_to_merge_a_copy(server, sample_project,
+                                                              tmp_path):
+    from qcode.merge import merge
+    from qcode.store.connection import connect
+    from qcode.store.migrations import migrate
+
+    with pytest.raises(QcodeError, match="that is this project"):
+        merge(sample_project.db, sample_project.root, codebook_path=CODEBOOK, coder="lead")
+    laptop = connect(tmp_path / "laptop.db")  # a SQLite project merging the server's folder
+    try:
+        migrate(laptop)
+        with pytest.raises(QcodeError, match=r"on a PostgreSQL server \(no qcode.db\): "
+                                             r".*qcode backup -o FILE"):
+            merge(laptop, sample_project.root, codebook_path=CODEBOOK, coder="lead")
+    finally:
+        laptop.close()
 
 
 def test_what_a_shared_project_does_not_offer_is_refused_clearly(server, cli, project):

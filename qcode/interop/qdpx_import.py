@@ -361,7 +361,9 @@ def import_parsed(db, project: Project, path: str | Path, *, codebook_path: Path
         from qcode.store.backup import auto_backup
 
         # not pruned yet: a merge that adds nothing removes it again, older ones intact
-        result.backup = auto_backup(db, f"before import of {Path(path).name}", prune=False)
+        # (on a server too for a merge, the lead's: a file's worth of the team's work)
+        result.backup = auto_backup(db, f"before import of {Path(path).name}", prune=False,
+                                    on_server=merge)
     try:
         with transaction(db):
             sync(db, codebook, coder=coder)
