@@ -22,13 +22,14 @@ def test_demo_builds_the_sample_project_and_is_rerunnable(runner, tmp_path):
     assert "suggestions waiting for review" in result.stderr
     assert "2 interviews coded by hand (sample-codings.csv); the model learnt" in result.stderr
     # the demo coder's codings are by hand (import), the model is trained on them
-    import sqlite3
+    from qcode.project import Project
 
-    db = sqlite3.connect(tmp_path / "demo" / "qcode.db")
-    origins = dict(db.execute("SELECT origin LIKE 'suggestion:%', count(*) FROM codings "
-                              "GROUP BY 1").fetchall())
-    assert origins[0] == 100 and db.execute("SELECT count(*) FROM models").fetchone()[0] == 1
-    db.close()
+    demo = Project.open(tmp_path / "demo")  # its qcode.db, or (--backend postgresql) the server
+    origins = dict(demo.db.execute("SELECT origin LIKE 'suggestion:%', count(*) FROM codings "
+                                   "GROUP BY 1").fetchall())
+    assert origins[0] == 100  # (False on the server: a boolean, equal to 0)
+    assert demo.db.execute("SELECT count(*) FROM models").fetchone()[0] == 1
+    demo.close()
     docs = json.loads(runner.invoke(app, ["-P", str(tmp_path / "demo"), "docs", "-f", "json"]).stdout)
     roles = sorted(d["attributes"]["role"] for d in docs)
     assert roles == ["activist"] * 4 + ["bureaucrat"] * 4
