@@ -92,15 +92,34 @@ class LearnedModel:
     def probabilities(self, rows: list[dict[str, list[str]]]) -> numpy.ndarray:
         return self.platt(self.logits(self.vectorizer.transform(rows)))
 
-    def explain(self, x, row: int, column: int, top: int = 4) -> list[tuple[str, float]]:
-        """The features of unit *row* of the CSR matrix *x* that raise code *column* most."""
-        start, end = x.indptr[row], x.indptr[row + 1]
-        indices = x.indices[start:end]
-        contributions = x.data[start:end] * self.weights[indices, column]
-        order = numpy.argsort(-contributions, kind="stable")[:top]
-        names = self.vectorizer.names_of(indices[order])
-        return [(name, round(float(c), 2)) for name, c in zip(names, contributions[order],
-                                                               strict=True) if c > 0]
+    def explain_rows(self, x, rows, column: int, top: int = 4
+                     ) -> list[list[tuple[str, float]]]:
+        """For each unit of *rows* (row numbers of the CSR matrix *x*), the features that
+        raise code *column* most: at most *top* (name, contribution), largest first (ties
+        in the matrix's order), positive ones only. Found for all the rows at once: one
+        product and one sort per code, not one per suggestion."""
+        rows = numpy.asarray(rows, dtype=numpy.int64)
+        if not len(rows):
+            return []
+        starts, ends = x.indptr[rows], x.indptr[rows + 1]
+        lengths = ends - starts
+        owner = numpy.repeat(numpy.arange(len(rows)), lengths)
+        # the stored entries of each chosen row, in their order in x
+        offsets = numpy.arange(int(lengths.sum())) - numpy.repeat(
+            numpy.cumsum(lengths) - lengths, lengths) + numpy.repeat(starts, lengths)
+        indices = x.indices[offsets]
+        contributions = x.data[offsets] * self.weights[indices, column]
+        # within each row by falling contribution, ties in their order (a stable sort)
+        order = numpy.lexsort((-contributions, owner))
+        first = numpy.cumsum(lengths) - lengths
+        rank = numpy.arange(len(order)) - first[owner[order]]
+        keep = order[(rank < top) & (contributions[order] > 0)]
+        names = self.vectorizer.names_of(indices[keep])
+        values = [round(c, 2) for c in contributions[keep].tolist()]
+        out: list[list[tuple[str, float]]] = [[] for _ in range(len(rows))]
+        for r, name, value in zip(owner[keep].tolist(), names, values, strict=True):
+            out[r].append((name, value))
+        return out
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()

@@ -357,6 +357,7 @@ class FuzzySuggester:
                 for (index, code_id), (score, phrase, gram) in best.items()]
 
 
+@lru_cache(maxsize=1 << 16)
 def describe_term(name: str) -> str:
     """A model feature as a researcher reads it: “trust”, Q “courts”, not “trust”."""
     block, _, term = name.partition(":")
@@ -403,9 +404,9 @@ class ModelSuggester:
                 chosen = numpy.nonzero(probabilities[:, j] >= cuts[j])[0].tolist()
             else:
                 chosen = [r for r, i in enumerate(indexes) if code_id in wanted.get(i, ())]
-            for r in chosen:
+            explained = self.model.explain_rows(x, chosen, j)
+            for r, reasons in zip(chosen, explained, strict=True):
                 p = float(probabilities[r, j])
-                reasons = self.model.explain(x, r, j)
                 if not reasons and wanted is None:
                     continue  # no word of the passage speaks for the code
                 words = ", ".join(f"{describe_term(n)} {w:+.2f}" for n, w in reasons)
