@@ -20,6 +20,8 @@ _NEWLINES = re.compile(r"\r\n?|\u2028|\u2029|\x0c")
 
 
 def normalise_newlines(text: str) -> str:
+    if not any(c in text for c in "\r\u2028\u2029\x0c"):
+        return text  # the usual case: a scan per character instead of the regex's search
     return _NEWLINES.sub("\n", text)
 
 

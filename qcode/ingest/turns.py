@@ -100,13 +100,17 @@ def _strip_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+_PARAGRAPH = re.compile(r"\S(?:.*?\S)??(?=\s*\n[ \t]*\n|\s*$)", re.S)
+
+
 def paragraphs(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
     """Non-blank paragraphs (separated by blank lines) of text[start:end], as spans."""
     end = len(text) if end is None else end
-    spans = []
-    for match in re.finditer(r"\S(?:.*?\S)??(?=\s*\n[ \t]*\n|\s*$)", text[start:end], re.S):
-        spans.append((start + match.start(), start + match.end()))
-    return spans
+    if text.find("\n", start, end) < 0:  # one line (most turns): the span, stripped
+        start, end = _strip_span(text, start, end)
+        return [(start, end)] if start < end else []
+    return [(start + match.start(), start + match.end())
+            for match in _PARAGRAPH.finditer(text[start:end])]
 
 
 def detect_turns(text: str, speaker_pattern: str | None = None) -> list[Turn]:
