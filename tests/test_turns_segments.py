@@ -136,3 +136,23 @@ def test_sentence_times_bisect_the_cues_as_a_scan_would(layout, a, b):
     last = next((c for c in reversed(cues) if c.start < end <= c.end), cues[-1])
     assert _sentence_times(turn, [c.start for c in cues], start, end) == (
         first.time_start, last.time_end)
+
+
+_PARAGRAPH_DEFINITION = r"\S(?:.*?\S)??(?=\s*\n[ \t]*\n|\s*$)"  # as paragraphs() is defined
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(list("ab. \t\n\r\x0b\x0c\x1c\u2028\u00a0\u3000")), max_size=40),
+       st.data())
+def test_paragraphs_fast_path_for_one_line_matches_the_definition(text, data):
+    """A span without a newline takes a shortcut (the span, stripped); it must give the
+    definition's paragraphs exactly, whatever whitespace surrounds it."""
+    import re
+
+    from qcode.ingest.turns import paragraphs
+
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, len(text)))
+    expected = [(start + m.start(), start + m.end())
+                for m in re.finditer(_PARAGRAPH_DEFINITION, text[start:end], re.S)]
+    assert paragraphs(text, start, end) == expected
