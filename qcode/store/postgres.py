@@ -297,7 +297,8 @@ class PgConnection:
             self.raw.execute("ROLLBACK" if kind else "COMMIT")
 
     def backup(self, *_args, **_kwargs):
-        raise NotOnPostgres("copying the database file", "back up the server with pg_dump")
+        raise NotOnPostgres("copying the database file", "`qcode backup` writes a checked "
+                            "snapshot of the server project; back the server up with pg_dump")
 
 
 def _data_error(exc: Exception) -> Exception:
