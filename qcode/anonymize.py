@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from qcode.errors import InputError, QcodeError
+from qcode.errors import InputError, QcodeError, StoreError
 
 _CAPITALISED = re.compile(r"\b[A-ZА-ЯЁ][a-zа-яё]+(?:[ -][A-ZА-ЯЁ][a-zа-яё]+)*\b")
 _SENTENCE_START = re.compile(r"(?:^|[.!?…:;]\s+|\n\s*|[\"«“(]\s*)$")
@@ -483,13 +483,10 @@ def _check_owner(db) -> None:
     """On a server, anonymizing is the project owner's: it rewrites every teammate's
     transcripts and memos and the change log, and only the owner may lift the log's guard
     and rewrite the tables' files afterwards."""
-    from qcode.store.team import owner_and_you
+    from qcode.store.team import require_owner
 
-    owner, you, may = owner_and_you(db)
-    if not may:
-        raise QcodeError(f"anonymizing a shared project rewrites the whole team's transcripts "
-                         f"and change log; only the project's owner ({owner!r}, who created "
-                         f"it) may, and you are {you!r}")
+    require_owner(db, "may apply it", "anonymizing a shared project rewrites the whole "
+                  "team's transcripts and change log; ")
 
 
 def _rewrite_server_tables(db) -> None:
@@ -499,8 +496,17 @@ def _rewrite_server_tables(db) -> None:
     in the database's files. (Not in a transaction: each table is locked while it is
     rewritten. The write-ahead log, its archives and the server's backups are the
     administrator's, as `qcode anonymize apply` warns.)"""
+    from qcode.store.postgres import driver
+
     for table in db.dialect.tables(db):
-        db.conn.raw.execute(f'VACUUM (FULL, ANALYZE) "{table}"')  # statistics: new values
+        try:
+            db.conn.raw.execute(f'VACUUM (FULL, ANALYZE) "{table}"')  # statistics: new values
+        except driver().Error as exc:
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise StoreError(f"the names were replaced (committed), but table {table} could "
+                             f"not be rewritten on the server ({why}): its files may still "
+                             "hold the old text until the project's owner runs VACUUM FULL "
+                             "on its tables (psql), when nobody is working in it") from None
 
 
 def _forget_speakers(db) -> None:

@@ -231,13 +231,10 @@ def _on_a_server(folder: Path) -> bool:
 def _check_lead(db) -> None:
     """Merging into a shared project writes documents, codes and other coders' work:
     the project lead's or owner's, not a coder's (whose rights would refuse it halfway)."""
-    from qcode.store.team import owner_and_you
+    from qcode.store.team import require_lead
 
-    owner, you, may = owner_and_you(db)
-    if not may and not db.execute("SELECT qcode_is_lead()").fetchone()[0]:
-        raise QcodeError(f"merging into a shared project adds documents, codes and other "
-                         f"coders' work, which is for the project's lead or its owner "
-                         f"({owner!r}); you are {you!r}, a coder (`qcode team list`)")
+    require_lead(db, "merging into a shared project adds documents, codes and other "
+                 "coders' work, which")
 
 # -- a document whose text differs on the two sides --------------------------------------
 

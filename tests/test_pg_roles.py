@@ -536,7 +536,7 @@ def test_only_the_owner_anonymizes_a_shared_project(team):
 
     before = table_counts(team["owner"])
     with connected_as(team, "lead") as db:
-        with pytest.raises(QcodeError, match="only the project's owner .* may, and you are"):
+        with pytest.raises(QcodeError, match="only the project's owner .* may apply it; you are"):
             apply(db, {"Marina": "Person 1"}, coder=team["lead"])
     assert table_counts(team["owner"]) == before
 

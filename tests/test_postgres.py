@@ -270,3 +270,24 @@ def test_coders_shows_who_has_the_shared_project_open(server, cli, sample_projec
         boris.close()
     rows = {r["coder"]: r for r in json.loads(cli("coders", "--format", "json").stdout)}
     assert "boris" not in rows  # gone, and never coded
+
+
+def test_anonymize_says_when_the_server_could_not_rewrite_a_table(server, sample_project):
+    """The names are replaced (committed) before the tables are rewritten; a table held
+    by a teammate's open transaction cannot be, and the error says what is done and what
+    the owner must still do, in one line."""
+    import psycopg
+
+    from qcode.anonymize import apply
+
+    db = sample_project.db
+    with psycopg.connect(sample_project.config.database) as teammate:
+        teammate.execute("SELECT count(*) FROM speakers")  # holds the table until it ends
+        db.execute("SET lock_timeout = 200")
+        with pytest.raises(StoreError, match=r"^the names were replaced \(committed\), but "
+                                             r"table speakers could not be rewritten .*"
+                                             r"VACUUM FULL"):
+            apply(db, {"Marina": "Person 1"}, coder="anna")
+    text = db.execute("SELECT r.text FROM current_revisions r JOIN documents d ON "
+                      "d.id = r.document_id WHERE d.name = 'a01-housing-perm'").fetchone()[0]
+    assert "Marina" not in text and "Person 1" in text

@@ -217,13 +217,10 @@ def _restore_on_server(db, source: Path) -> Path:
     from qcode.store.connection import Database
     from qcode.store.migrate_backend import replace_from_file
     from qcode.store.migrations import migrate
-    from qcode.store.team import owner_and_you
+    from qcode.store.team import require_owner
 
-    owner, you, may = owner_and_you(db)
-    if not may:
-        raise StoreError(f"a restore replaces the whole team's work on the server; only the "
-                         f"project's owner ({owner!r}, who created it) may restore it, and "
-                         f"you are {you!r}")
+    require_owner(db, "may restore it", "a restore replaces the whole team's work on the "
+                  "server; ")
     check_backup(source)
     safety = auto_backup(db, "before-restore", on_server=True)
     handle, scratch = tempfile.mkstemp(prefix=".qcode-restore-", suffix=".db",

@@ -73,11 +73,25 @@ def owner_and_you(db: Database) -> tuple[str, str, bool]:
     return owner, you, owner == you or bool(superuser)
 
 
-def _check_owner(db: Database) -> None:
+def require_owner(db: Database, doing: str, why: str = "") -> None:
+    """Refuse, in one line, unless you may act as the project's owner: only its owner (or
+    a superuser) may do *doing* ("manages its team"); *why* says why, before it."""
     owner, you, may = owner_and_you(db)
     if not may:
-        raise StoreError(f"only the project's owner (the database role {owner!r}, who "
-                         f"created it) manages its team; you are {you!r}")
+        raise StoreError(f"{why}only the project's owner (the database role {owner!r}, who "
+                         f"created it) {doing}; you are {you!r}")
+
+
+def require_lead(db: Database, doing: str) -> None:
+    """Refuse, in one line, unless you are the project's lead or may act as its owner."""
+    owner, you, may = owner_and_you(db)
+    if not may and not db.execute("SELECT qcode_is_lead()").fetchone()[0]:
+        raise StoreError(f"{doing} is for the project's lead or its owner ({owner!r}); you "
+                         f"are {you!r}, a coder (`qcode team list`)")
+
+
+def _check_owner(db: Database) -> None:
+    require_owner(db, "manages its team")
 
 
 def _role_exists(db: Database, name: str) -> bool:
